@@ -1,0 +1,3 @@
+"""Imports every subcommand module so each registers its commands on the group."""
+
+from posetrack.cli import config_cmd, run  # noqa: F401

@@ -1,0 +1,136 @@
+"""The pipeline config: one small dataclass per stage, loaded from YAML presets in configs/.
+
+A preset may name another with ``base: NAME`` and override only what differs. CLI flags are applied
+as dotted overrides (``{"pose.flip_test": False}``) after the file is read.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from posetrack.configbase import bounded, from_dict, merge, to_dict
+from posetrack.detectors.config import DetectorConfig
+from posetrack.errors import ConfigError
+from posetrack.flow.config import FlowConfig
+from posetrack.pose.config import PoseConfig
+from posetrack.tracker.config import TrackerConfig
+from posetrack.video.config import VideoConfig
+
+OutputFormat = Literal["posetrack", "coco", "csv", "jsonl"]
+
+
+@dataclass
+class OutputConfig:
+    formats: list[OutputFormat] = field(default_factory=lambda: ["posetrack", "coco", "csv", "jsonl"])
+    render: bool = True
+    render_threshold: float = bounded(0.3, 0.0, 1.0)  # keypoints below it are not drawn
+    crf: int = bounded(23, 0, 51)  # libx264 quality (lower is better)
+    preset: str = "veryfast"  # libx264 speed preset
+
+
+@dataclass
+class PipelineConfig:
+    name: str = "default"
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    video: VideoConfig = field(default_factory=VideoConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    flow: FlowConfig = field(default_factory=FlowConfig)
+    pose: PoseConfig = field(default_factory=PoseConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def check(self) -> None:
+        d = self.device
+        if not (d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())):
+            raise ValueError(f"device: {d!r} is not one of auto, cpu, cuda, cuda:N")
+
+
+def config_dirs() -> list[Path]:
+    """Where preset names are looked up, first match wins."""
+    dirs = []
+    if os.environ.get("POSETRACK_CONFIG_DIR"):
+        dirs.append(Path(os.environ["POSETRACK_CONFIG_DIR"]))
+    dirs.append(Path(__file__).resolve().parent.parent / "configs")  # source checkout / editable
+    dirs.append(Path(sys.prefix) / "share" / "posetrack" / "configs")  # wheel install (data_files)
+    return dirs
+
+
+def preset_names() -> list[str]:
+    names: set[str] = set()
+    for d in config_dirs():
+        if d.is_dir():
+            names.update(p.stem for p in d.glob("*.yaml"))
+    return sorted(names)
+
+
+def resolve_config_path(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+        if not path.is_file():
+            raise ConfigError(f"{name_or_path}: config file not found")
+        return path
+    for d in config_dirs():
+        candidate = d / f"{name_or_path}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"unknown config '{name_or_path}' (presets: {', '.join(preset_names()) or 'none found'})"
+    )
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: 'base' refers back to itself")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must be a mapping of sections")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: invalid value for 'base': expected a preset name or path")
+    base_path = resolve_config_path(base if os.sep in base or base.endswith(".yaml") else base)
+    if not base_path.is_absolute() and (path.parent / base).is_file():
+        base_path = path.parent / base
+    return merge(_read_yaml(base_path, seen + (path.resolve(),)), data)
+
+
+def _apply_override(data: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override '{dotted}': '{key}' is not a section")
+    node[leaf] = value
+
+
+def load_config(
+    name_or_path: str | None = "default", overrides: dict[str, Any] | None = None
+) -> PipelineConfig:
+    """Load a preset name or a YAML file, apply dotted overrides, validate everything."""
+    if name_or_path is None:
+        data: dict = {}
+        source = "<defaults>"
+    else:
+        path = resolve_config_path(name_or_path)
+        data = _read_yaml(path)
+        data.setdefault("name", path.stem)
+        source = str(path)
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _apply_override(data, dotted, value)
+    return from_dict(PipelineConfig, data, source)
+
+
+def dump_config(config: PipelineConfig) -> str:
+    return yaml.safe_dump(to_dict(config), sort_keys=False)

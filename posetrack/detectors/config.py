@@ -1,0 +1,32 @@
+"""Person detector settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from posetrack.configbase import bounded
+
+DetectorName = Literal[
+    "fasterrcnn-r50-fpn-v2",
+    "fasterrcnn-r50-fpn",
+    "fasterrcnn-mobilenet-v3-large-fpn",
+    "retinanet-r50-fpn-v2",
+    "fcos-r50-fpn",
+    "keypointrcnn-r50-fpn",
+    "hog",
+    "file",
+    "none",
+]
+
+
+@dataclass
+class DetectorConfig:
+    name: DetectorName = "fasterrcnn-r50-fpn-v2"
+    weights: str | None = "zoo"  # "zoo" (the registry's weights), a file path, or null (random)
+    score_threshold: float = bounded(0.5, 0.0, 1.0)
+    nms_threshold: float = bounded(0.6, 0.0, 1.0)
+    min_box_size: float = bounded(8.0, 0.0)  # pixels; smaller boxes are dropped
+    batch_size: int = bounded(4, 1)  # frames per detector forward
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # fp16/bf16 apply on CUDA only
+    file: str | None = None  # detections file for name: file

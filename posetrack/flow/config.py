@@ -1,0 +1,15 @@
+"""Optical flow settings (used to propagate last frame's people into this frame)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from posetrack.configbase import bounded
+
+
+@dataclass
+class FlowConfig:
+    name: Literal["dis", "farneback", "raft-large", "raft-small", "none"] = "dis"
+    scale: float = bounded(0.5, 0.05, 1.0)  # flow is computed on frames resized by this factor
+    weights: str | None = "zoo"  # RAFT weights: "zoo", a file path, or null (random)
