@@ -12,7 +12,6 @@ from posetrack.configbase import bounded
 class PoseConfig:
     model: str = "hrnet-w48-256x192"  # a name known to posetrack.pose.build_model
     weights: str | None = "zoo"  # "zoo" (registry weights for this model), a file path, or null (random)
-    layout: str = "coco17"  # keypoint layout the model predicts
     output_layout: str | None = None  # e.g. posetrack17 to convert COCO output (head joints estimated)
     flip_test: bool = True
     decode: Literal["official", "dark"] = "official"

@@ -1,0 +1,80 @@
+"""Config presets load into typed dataclasses; unknown keys and bad values name key and file."""
+
+from __future__ import annotations
+
+import pytest
+
+from posetrack.config import PipelineConfig, dump_config, load_config, preset_names
+from posetrack.errors import ConfigError
+
+
+def test_every_preset_loads_and_round_trips(tmp_path):
+    names = preset_names()
+    assert "default" in names
+    for name in names:
+        cfg = load_config(name)
+        assert isinstance(cfg, PipelineConfig)
+        dumped = tmp_path / f"{name}.yaml"
+        dumped.write_text(dump_config(cfg))
+        assert load_config(str(dumped)) == cfg
+
+
+def test_default_recipe_is_the_papers():
+    cfg = load_config("default")
+    assert cfg.detector.name == "fasterrcnn-r50-fpn-v2"
+    assert cfg.flow.name == "dis"
+    assert cfg.pose.model == "hrnet-w48-256x192"
+    assert cfg.tracker.matching == "greedy"
+
+
+def test_unknown_key_names_key_and_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("pose:\n  flip_tset: true\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*unknown config key 'pose\.flip_tset'"):
+        load_config(str(path))
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("pose:\n  flip_test: maybe\n", "pose.flip_test"),
+        ("detector:\n  score_threshold: 1.5\n", "detector.score_threshold"),
+        ("flow:\n  name: lucas-kanade\n", "flow.name"),
+        ("video:\n  stride: 0\n", "video.stride"),
+        ("video:\n  start: 5\n  end: 2\n", "video.end"),
+        ("device: gpu7\n", "device"),
+        ("output:\n  formats: [posetrack, xml]\n", "output.formats[1]"),
+        ("tracker: 3\n", "tracker"),
+    ],
+)
+def test_invalid_values_name_the_key(tmp_path, text, key):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path))
+    assert f"'{key}'" in str(info.value)
+    assert "bad.yaml" in str(info.value)
+
+
+def test_base_inheritance_and_overrides(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("base: default\ntracker:\n  memory: 2\n")
+    cfg = load_config(str(path), {"pose.flip_test": False, "video.stride": 3})
+    assert cfg.tracker.memory == 2
+    assert cfg.tracker.matching == "greedy"  # inherited
+    assert cfg.pose.flip_test is False and cfg.video.stride == 3
+    assert cfg.name == "mine"
+
+
+def test_unknown_preset_and_missing_file():
+    with pytest.raises(ConfigError, match="unknown config 'nope'"):
+        load_config("nope")
+    with pytest.raises(ConfigError, match="missing.yaml: config file not found"):
+        load_config("missing.yaml")
+
+
+def test_invalid_yaml(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("pose: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml: not valid YAML"):
+        load_config(str(path))
