@@ -66,6 +66,30 @@ def check_overwrite(paths: dict[str, Path], overwrite: bool) -> None:
             raise OutputError(f"{path}: output exists already (use --overwrite to replace it)")
 
 
+def preflight(pipeline_config, videos: list[Path], out_dir: Path, overwrite: bool) -> None:
+    """Every check that needs no model: inputs open, outputs writable and not in the way.
+
+    Run before models are loaded so a typo costs a second, not a model load.
+    """
+    from posetrack.video import open_source
+
+    cfg = pipeline_config.output
+    for video in videos:
+        with open_source(video, pipeline_config.video):
+            pass
+        paths = output_paths(out_dir, _stem(video), cfg.formats, cfg.render)
+        check_overwrite(paths, overwrite)
+    existing = out_dir
+    while not existing.exists():  # the folder is created later; its nearest ancestor must allow it
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{out_dir}: output folder cannot be written ({existing} is not a writable folder)")
+
+
+def _stem(video: Path) -> str:
+    return video.stem if video.is_file() else video.name
+
+
 def process_video(
     pipeline: Pipeline,
     video: str | Path,
@@ -78,7 +102,7 @@ def process_video(
     video, out_dir = Path(video), Path(out_dir)
     cfg = pipeline.config.output
     source = pipeline.open(video)  # bad input fails here, before any output exists
-    stem = video.stem if video.is_file() else video.name
+    stem = _stem(video)
     paths = output_paths(out_dir, stem, cfg.formats, cfg.render)
     created_dir = False
     writers: list = []

@@ -35,7 +35,7 @@ def run(videos, config_name, out_dir, device, render, formats, start, end, strid
     """Detect, estimate and track poses in VIDEOS (files or folders of frames)."""
     from posetrack.config import load_config
     from posetrack.pipeline import Pipeline
-    from posetrack.runner import process_video
+    from posetrack.runner import preflight, process_video
 
     setup_logging(verbose)
     for video in videos:  # fail fast, before any model is loaded
@@ -53,6 +53,7 @@ def run(videos, config_name, out_dir, device, render, formats, start, end, strid
         **parse_overrides(sets),
     }
     config = load_config(config_name, overrides)
+    preflight(config, list(videos), out_dir, overwrite)
     pipeline = Pipeline.from_config(config)
     for video in videos:
         summary = process_video(pipeline, video, out_dir, overwrite=overwrite, progress=not quiet)

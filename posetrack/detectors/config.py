@@ -30,3 +30,10 @@ class DetectorConfig:
     batch_size: int = bounded(4, 1)  # frames per detector forward
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # fp16/bf16 apply on CUDA only
     file: str | None = None  # detections file for name: file
+    # torchvision models resize the shorter image side to this (null: the model's own, 800 px);
+    # smaller is faster and misses small people.
+    input_size: int | None = bounded(None, 32, 4096)
+
+    def check(self) -> None:
+        if self.name == "file" and not self.file:
+            raise ValueError("file: name 'file' needs the path of a detections file")

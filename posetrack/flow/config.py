@@ -13,3 +13,5 @@ class FlowConfig:
     name: Literal["dis", "farneback", "raft-large", "raft-small", "none"] = "dis"
     scale: float = bounded(0.5, 0.05, 1.0)  # flow is computed on frames resized by this factor
     weights: str | None = "zoo"  # RAFT weights: "zoo", a file path, or null (random)
+    dis_preset: Literal["ultrafast", "fast", "medium"] = "medium"  # OpenCV DIS speed/quality preset
+    raft_iterations: int = bounded(12, 1, 64)  # RAFT recurrent refinement steps (torchvision default 12)

@@ -1,1 +1,31 @@
+"""Pose estimation: networks (``posetrack.pose.models``), checkpoints, top-down and bottom-up inference.
 
+``build_model``, ``model_spec``, ``model_names`` and ``load_checkpoint`` are re-exported lazily so that
+importing ``posetrack.pose.config`` (as the config loader does) does not import torch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from posetrack.pose.checkpoints import load_checkpoint
+    from posetrack.pose.models.registry import ModelSpec, build_model, model_names, model_spec
+
+_LAZY = {
+    "build_model": "posetrack.pose.models.registry",
+    "model_spec": "posetrack.pose.models.registry",
+    "model_names": "posetrack.pose.models.registry",
+    "ModelSpec": "posetrack.pose.models.registry",
+    "load_checkpoint": "posetrack.pose.checkpoints",
+}
+
+__all__ = ["ModelSpec", "build_model", "load_checkpoint", "model_names", "model_spec"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'posetrack.pose' has no attribute {name!r}")

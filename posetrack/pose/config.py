@@ -15,6 +15,8 @@ class PoseConfig:
     output_layout: str | None = None  # e.g. posetrack17 to convert COCO output (head joints estimated)
     flip_test: bool = True
     decode: Literal["official", "dark"] = "official"
+    shift_heatmap: bool = True  # official SHIFT_HEATMAP: flipped heatmaps moved one pixel right
+    blur_kernel: int = bounded(11, 1, 31)  # DARK modulation kernel (odd), official BLUR_KERNEL
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # autocast on CUDA
     channels_last: bool = False
     batch_size: int = bounded(32, 1)  # crops per forward (top-down)
@@ -27,3 +29,5 @@ class PoseConfig:
     tag_threshold: float = bounded(1.0, 0.0)
     refine: bool = False
     adjust: bool = True
+    nms_kernel: int = bounded(5, 1)  # heatmap NMS max-pool window (official test config: 5)
+    assignment: Literal["munkres", "scipy"] = "munkres"  # munkres = official tie-breaking

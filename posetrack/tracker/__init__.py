@@ -1,1 +1,16 @@
+"""Tracking: flow propagation of people, OKS association (greedy / Hungarian), lifecycle, smoothing."""
 
+from __future__ import annotations
+
+from posetrack.keypoints import KeypointLayout
+from posetrack.tracker.base import Tracker
+from posetrack.tracker.config import TrackerConfig
+from posetrack.tracker.oks_tracker import PoseTracker
+
+
+def build_tracker(config: TrackerConfig, layout: KeypointLayout) -> PoseTracker:
+    """A tracker for poses in ``layout`` (its OKS sigmas are used for association)."""
+    return PoseTracker(config, layout)
+
+
+__all__ = ["PoseTracker", "Tracker", "TrackerConfig", "build_tracker"]

@@ -1,1 +1,30 @@
+"""Video in and out: streaming decode (PyAV, image folders), H.264 output, pose rendering.
 
+Names are imported on first use, so loading a config (which imports ``posetrack.video.config``)
+does not pull in PyAV and OpenCV.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+_EXPORTS = {
+    "AnnotatedVideoWriter": "posetrack.video.annotated",
+    "open_source": "posetrack.video.reader",
+    "draw_poses": "posetrack.video.render",
+    "track_colors": "posetrack.video.render",
+    "VideoInfo": "posetrack.video.source",
+    "VideoSource": "posetrack.video.source",
+    "VideoWriter": "posetrack.video.writer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'posetrack.video' has no attribute '{name}'")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,50 @@
+"""OpenCV's HOG + linear SVM people detector (Dalal & Triggs): no weights to download.
+
+The SVM's margins are not probabilities; the score reported is sigmoid(margin), so
+``score_threshold: 0.5`` is the SVM's own decision boundary. OpenCV 5 moved HOG out of the main
+package (into opencv-contrib); with such a build this detector raises a ConfigError saying so.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from posetrack.detectors.boxes import filter_boxes
+from posetrack.detectors.config import DetectorConfig
+from posetrack.errors import ConfigError
+from posetrack.types import Detections
+
+
+def hog_available() -> bool:
+    return hasattr(cv2, "HOGDescriptor") and hasattr(cv2, "HOGDescriptor_getDefaultPeopleDetector")
+
+
+class HogDetector:
+    """Implements the Detector protocol with cv2.HOGDescriptor's default people detector."""
+
+    def __init__(self, config: DetectorConfig, win_stride: int = 8, scale: float = 1.05) -> None:
+        if not hog_available():
+            raise ConfigError(
+                f"detector 'hog' needs OpenCV's HOGDescriptor, which this OpenCV ({cv2.__version__}) "
+                "does not have (OpenCV 5 moved it to opencv-contrib); choose another detector"
+            )
+        self.config = config
+        self.hog = cv2.HOGDescriptor()
+        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.win_stride, self.scale = win_stride, scale
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        out = []
+        for img in images:
+            gray = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
+            rects, weights = self.hog.detectMultiScale(
+                gray, hitThreshold=0.0, winStride=(self.win_stride, self.win_stride), scale=self.scale
+            )
+            rects = np.asarray(rects, dtype=np.float32).reshape(-1, 4)
+            margins = np.asarray(weights, dtype=np.float32).reshape(-1)
+            boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], 1)
+            out.append(filter_boxes(boxes, 1.0 / (1.0 + np.exp(-margins)), self.config, nms=True))
+        return out

@@ -1,0 +1,281 @@
+"""Run the pipeline over every sequence of a PoseTrack-layout dataset, then evaluate.
+
+Layout (user-supplied, as PoseTrack 2018 ships it)::
+
+    ROOT/images/<split>/<seq>/000000.jpg ...
+    ROOT/annotations/<split>/<seq>.json
+
+One prediction file per sequence is written to the output folder in the evaluation's format, with
+exactly the ground truth's frames in the ground truth's order (the official toolkit matches frames
+by position) and each image's id and file name copied from the ground truth. Joints scoring below
+``kpt_threshold`` are written as ``(0, 0, 0)``, i.e. not predicted: the toolkit counts every written
+joint, so without this every low-confidence guess is a MOT false positive. Files are written
+atomically; a rerun skips sequences whose file is complete, so an interrupted benchmark resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from posetrack.errors import FormatError, InputError
+from posetrack.keypoints import COCO17, coco_to_posetrack, get_layout
+from posetrack.types import Detections, FrameResult, Poses
+
+log = logging.getLogger("posetrack")
+
+DEFAULT_KPT_THRESHOLD = 0.4
+GT_BOX_EXTEND = 0.15  # keypoint boxes enlarged by 15% where an annotation has no bbox
+
+
+@dataclass
+class DatasetSequence:
+    name: str
+    annotation: Path
+    image_dir: Path
+    images: list[dict]  # the annotation file's images (id, file_name), in its order
+    data: dict  # the parsed annotation file
+
+
+def find_sequences(root: str | Path, split: str) -> list[DatasetSequence]:
+    """Every sequence of ``split`` that has an annotation file, sorted by name."""
+    root = Path(root)
+    ann_dir = root / "annotations" / split
+    if not ann_dir.is_dir():
+        raise InputError(f"{ann_dir}: annotation folder not found (expected ROOT/annotations/{split}/<seq>.json)")
+    files = sorted(ann_dir.glob("*.json"))
+    if not files:
+        raise InputError(f"{ann_dir}: no .json annotation files")
+    seqs = []
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise FormatError(f"{path}: malformed JSON ({e})") from None
+        images = data.get("images") if isinstance(data, dict) else None
+        if not isinstance(images, list):
+            raise FormatError(f"{path}: field 'images' missing (the benchmark needs PoseTrack 2018 annotations)")
+        seqs.append(DatasetSequence(path.stem, path, root / "images" / split / path.stem, images, data))
+    return seqs
+
+
+# ----------------------------------------------------------------------------------------------
+# boxes from the annotations or from public detection files
+
+
+def _basename(name: str) -> str:
+    return os.path.basename(str(name))
+
+
+def gt_boxes(seq: DatasetSequence) -> dict[str, Detections]:
+    """Ground-truth person boxes per image file name: ``bbox`` where given, else the keypoints' box
+    enlarged by 15% (the PoseTrack practice for boxes from keypoints)."""
+    by_id = {img.get("id"): _basename(img.get("file_name", "")) for img in seq.images}
+    boxes: dict[str, list] = {}
+    for ann in seq.data.get("annotations", []):
+        name = by_id.get(ann.get("image_id"))
+        if name is None:
+            continue
+        box = None
+        bb = ann.get("bbox")
+        if isinstance(bb, list) and len(bb) == 4 and bb[2] > 0 and bb[3] > 0:
+            box = [bb[0], bb[1], bb[0] + bb[2], bb[1] + bb[3]]
+        else:
+            kp = np.asarray(ann.get("keypoints", []), np.float64).reshape(-1, 3)
+            ok = (kp != 0).any(axis=1)
+            if ok.sum() >= 2:
+                (x1, y1), (x2, y2) = kp[ok, :2].min(0), kp[ok, :2].max(0)
+                dx, dy = (x2 - x1) * GT_BOX_EXTEND / 2, (y2 - y1) * GT_BOX_EXTEND / 2
+                box = [x1 - dx, y1 - dy, x2 + dx, y2 + dy]
+        if box is not None:
+            boxes.setdefault(name, []).append(box)
+    return {k: Detections(np.array(v), np.ones(len(v))) for k, v in boxes.items()}
+
+
+def file_boxes(seq: DatasetSequence, det_dir: Path, score_threshold: float = 0.0) -> dict[str, Detections]:
+    """Public detections for one sequence: ``DIR/<seq>.json``, a list of COCO-style results
+    ``{image_id | file_name, bbox: [x, y, w, h], score[, category_id]}`` (or ``{"annotations": [...]}``).
+    Entries are matched to frames by image id, else by file name."""
+    path = Path(det_dir) / f"{seq.name}.json"
+    if not path.is_file():
+        raise InputError(f"{path}: detection file missing (one per sequence)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FormatError(f"{path}: malformed JSON ({e})") from None
+    items = data.get("annotations") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise FormatError(f"{path}: expected a list of detections")
+    by_id = {img.get("id"): _basename(img.get("file_name", "")) for img in seq.images}
+    boxes: dict[str, list] = {}
+    for i, d in enumerate(items):
+        where = f"{path}: [{i}]"
+        if not isinstance(d, dict) or not isinstance(d.get("bbox"), list) or len(d["bbox"]) != 4:
+            raise FormatError(f"{where}.bbox: expected [x, y, w, h]")
+        if d.get("category_id", 1) != 1:
+            continue
+        name = by_id.get(d.get("image_id"))
+        if name is None:
+            fn = d.get("file_name", d.get("image_name"))
+            if fn is None:
+                raise FormatError(f"{where}: neither a known image_id nor a file_name")
+            name = _basename(fn)
+        score = float(d.get("score", 1.0))
+        if score < score_threshold:
+            continue
+        x, y, w, h = (float(v) for v in d["bbox"])
+        boxes.setdefault(name, []).append((x, y, x + w, y + h, score))
+    return {k: Detections(np.array(v)[:, :4], np.array(v)[:, 4]) for k, v in boxes.items()}
+
+
+class SequenceBoxes:
+    """A Detector that returns given boxes per frame file name.
+
+    The pipeline calls ``detect`` on frames in the order the source yields them, so the names the
+    source yielded are queued (:meth:`frames`) and taken off in ``detect``.
+    """
+
+    def __init__(self) -> None:
+        self.boxes: dict[str, Detections] = {}
+        self._names: deque[str] = deque()
+
+    def start(self, boxes: dict[str, Detections]) -> None:
+        self.boxes = boxes
+        self._names.clear()
+
+    def frames(self, source) -> Iterator:
+        for frame in source:
+            self._names.append(frame.name)
+            yield frame
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+        out = []
+        for _ in images:
+            name = self._names.popleft()
+            out.append(self.boxes.get(name, Detections.empty()))
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# predictions
+
+
+def threshold_poses(poses: Poses, threshold: float) -> Poses:
+    """Joints below ``threshold`` become (0, 0, 0): absent for the evaluation. COCO-17 poses are
+    first converted to PoseTrack-17 (head joints estimated), the layout the evaluation reads."""
+    if poses.layout.name == COCO17.name:
+        poses = Poses(coco_to_posetrack(poses.keypoints), poses.boxes, poses.scores,
+                      get_layout("posetrack17-from-coco"), poses.track_ids)  # fmt: skip
+    kp = poses.keypoints.copy()
+    kp[kp[..., 2] < threshold] = 0.0
+    return Poses(kp, poses.boxes, poses.scores, poses.layout, poses.track_ids)
+
+
+def prediction_complete(path: Path, seq: DatasetSequence) -> bool:
+    """A finished prediction file: valid JSON with the ground truth's frames."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    images = data.get("images") if isinstance(data, dict) else None
+    return (
+        isinstance(images, list) and len(images) == len(seq.images)
+        and [i.get("id") for i in images] == [i.get("id") for i in seq.images]
+    )  # fmt: skip
+
+
+def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_threshold: float,
+                     boxes: SequenceBoxes | None = None) -> int:
+    """Run ``pipeline`` over the sequence's frames and write its prediction file; returns frames run."""
+    from posetrack.outputs import PoseTrackJsonWriter
+
+    if not seq.image_dir.is_dir():
+        raise InputError(f"{seq.image_dir}: image folder of sequence {seq.name} not found")
+    results: dict[str, FrameResult] = {}
+    layout = None
+    with pipeline.open(seq.image_dir) as source:
+        frames = boxes.frames(source) if boxes is not None else source
+        for result in pipeline.run(frames):
+            result.poses = threshold_poses(result.poses, kpt_threshold)
+            layout = result.poses.layout
+            results[_basename(result.name)] = result
+    if layout is None:
+        raise InputError(f"{seq.image_dir}: no frames could be read")
+    missing = [img for img in seq.images if _basename(img.get("file_name", "")) not in results]
+    if missing:
+        log.warning("%s: %d annotated frames have no image (first: %s); written without people",
+                    seq.name, len(missing), missing[0].get("file_name"))  # fmt: skip
+    writer = PoseTrackJsonWriter(out_path, seq.name, layout)
+    try:
+        for index, img in enumerate(seq.images):
+            res = results.get(_basename(img.get("file_name", "")))
+            if res is None:
+                res = FrameResult(index, 0.0, 0, 0, Poses.empty(layout), _basename(img.get("file_name", "")))
+            writer.add(res, image_id=img.get("id"), file_name=img.get("file_name"))
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return len(results)
+
+
+@dataclass
+class BenchmarkSummary:
+    out_dir: Path
+    predicted: list[str]  # sequences run now
+    resumed: list[str]  # sequences whose complete prediction file was reused
+    result: object  # PoseTrackResult
+
+
+def run_benchmark(
+    root: str | Path,
+    split: str,
+    make_pipeline: Callable[[object | None], object],
+    out_dir: str | Path,
+    *,
+    boxes: str = "model",
+    detections_dir: str | Path | None = None,
+    kpt_threshold: float = DEFAULT_KPT_THRESHOLD,
+    progress: bool = True,
+) -> BenchmarkSummary:
+    """Predict every sequence (resuming), then evaluate the folder against the annotations.
+
+    ``make_pipeline(detector)`` builds the pipeline; ``detector`` is None (the config's own) or a
+    :class:`SequenceBoxes` for ``boxes="gt"`` (ground-truth boxes) and ``boxes="file"`` (public
+    detections from ``detections_dir``).
+    """
+    from posetrack.evaluation.posetrack_eval import evaluate_dirs
+
+    if boxes not in ("model", "gt", "file"):
+        raise ValueError(f"boxes must be model, gt or file, not {boxes!r}")
+    if boxes == "file" and (detections_dir is None or not Path(detections_dir).is_dir()):
+        raise InputError(f"{detections_dir}: detections folder not found")
+    seqs = find_sequences(root, split)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo, resumed = [], []
+    for seq in seqs:
+        (resumed if prediction_complete(out_dir / f"{seq.name}.json", seq) else todo).append(seq)
+    if resumed:
+        log.info("resuming: %d of %d sequences already predicted in %s", len(resumed), len(seqs), out_dir)
+    if todo:
+        box_source = SequenceBoxes() if boxes != "model" else None
+        pipeline = make_pipeline(box_source)
+        if box_source is not None and not getattr(pipeline.pose, "needs_boxes", True):
+            log.warning("the pose model is bottom-up: it does not use the %s boxes", boxes)
+        bar = tqdm(todo, desc="sequences", unit="seq", disable=not progress)
+        for seq in bar:
+            bar.set_postfix_str(seq.name)
+            if box_source is not None:
+                box_source.start(gt_boxes(seq) if boxes == "gt" else file_boxes(seq, Path(detections_dir)))
+            predict_sequence(pipeline, seq, out_dir / f"{seq.name}.json", kpt_threshold, box_source)
+    result = evaluate_dirs(str(Path(root) / "annotations" / split), str(out_dir))
+    return BenchmarkSummary(out_dir, [s.name for s in todo], [s.name for s in resumed], result)

@@ -1,0 +1,145 @@
+"""CLEAR-MOT event accounting for one joint of one sequence, as poseval obtains it from motmetrics.
+
+poseval feeds ``motmetrics.MOTAccumulator`` (>= 1.2) frame by frame and reads back misses, false
+positives, switches, objects, detections (matches + switches) and ``events['D'].sum()``. This class
+produces the same counts without pandas: the same two-phase assignment (keep last frame's pairs
+whose distance is still finite, then a minimum-cost assignment of the rest), the same switch rule
+(an object matched to a hypothesis other than its previous one, however long ago) and the same
+distance sum. That sum is not just over matches: motmetrics' event table also holds a RAW row per
+finite input distance and extra TRANSFER / ASCEND / MIGRATE rows that repeat a match's distance,
+and poseval sums the whole column. See docs/evaluation.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+
+@dataclass
+class MotCounts:
+    """Totals of one accumulator (or a sum of them)."""
+
+    objects: int = 0
+    matches: int = 0
+    switches: int = 0
+    misses: int = 0
+    false_positives: int = 0
+    sum_d: float = 0.0
+
+    @property
+    def detections(self) -> int:
+        return self.matches + self.switches
+
+    def __iadd__(self, other: MotCounts) -> MotCounts:
+        self.objects += other.objects
+        self.matches += other.matches
+        self.switches += other.switches
+        self.misses += other.misses
+        self.false_positives += other.false_positives
+        self.sum_d += other.sum_d
+        return self
+
+
+def _assign(d: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-cost assignment where only ``valid`` entries of ``d`` may pair.
+
+    Forbidden pairs get a cost so large that any assignment using fewer of them is cheaper (the
+    construction motmetrics uses before calling scipy); they are removed from the result. When
+    every row and column has at most one allowed pair the answer is forced and no solver runs.
+    """
+    if valid.sum(0).max() <= 1 and valid.sum(1).max() <= 1:
+        return np.nonzero(valid)
+    if valid.all():
+        costs = d
+    else:
+        c = np.abs(d[valid]).max() + 1
+        costs = np.where(valid, d, 2 * min(d.shape) * c + 1)
+    rows, cols = linear_sum_assignment(costs)
+    ok = valid[rows, cols]
+    return rows[ok], cols[ok]
+
+
+class JointAccumulator:
+    """Frame-by-frame MOT events of one joint in one sequence."""
+
+    def __init__(self) -> None:
+        self.pair: dict[int, int] = {}  # object -> hypothesis of its latest match
+        self.owner: dict[int, int] = {}  # hypothesis -> object of its latest step-2 match
+        self.matched_objects: set[int] = set()
+        self.matched_hyps: set[int] = set()
+        self.counts = MotCounts()
+
+    def update(self, oids: np.ndarray, hids: np.ndarray, dists: np.ndarray) -> None:
+        """One frame: ``dists`` is (objects, hypotheses), NaN where a pair may not match."""
+        c = self.counts
+        no, nh = len(oids), len(hids)
+        c.objects += no
+        if no == 0 or nh == 0:
+            c.misses += no
+            c.false_positives += nh
+            return
+        d = np.asarray(dists, dtype=np.float64).reshape(no, nh)
+        finite = np.isfinite(d)
+        if not finite.any():
+            c.misses += no
+            c.false_positives += nh
+            return
+        c.sum_d += float(d[finite].sum())  # RAW events, one per finite distance
+        ol = np.asarray(oids).tolist()
+        hl = np.asarray(hids).tolist()
+        o_done = [False] * no
+        h_done = [False] * nh
+        n_done = 0
+        pair = self.pair
+        # 1. keep the previous pairing of an object when its hypothesis is here and still close
+        if pair:
+            for i, o in enumerate(ol):
+                hprev = pair.get(o)
+                if hprev is None:
+                    continue
+                j, start = -1, 0
+                while True:  # the first hypothesis with that id not taken yet
+                    try:
+                        j = hl.index(hprev, start)
+                    except ValueError:
+                        j = -1
+                        break
+                    if not h_done[j]:
+                        break
+                    start = j + 1
+                if j >= 0 and finite[i, j]:
+                    o_done[i] = h_done[j] = True
+                    n_done += 1
+                    c.matches += 1
+                    c.sum_d += float(d[i, j])
+                    self.matched_objects.add(o)
+                    self.matched_hyps.add(hprev)
+        # 2. optimal assignment of the rest
+        valid = finite
+        if n_done:
+            valid = finite & ~np.array(o_done)[:, None] & ~np.array(h_done)[None, :]
+        if n_done < min(no, nh) and valid.any():
+            rows, cols = _assign(d, valid)
+            for i, j in zip(rows.tolist(), cols.tolist()):
+                o, h, dij = ol[i], hl[j], float(d[i, j])
+                if o in pair and pair[o] != h:
+                    c.switches += 1
+                    if h not in self.matched_hyps:
+                        c.sum_d += dij  # ASCEND row
+                else:
+                    c.matches += 1
+                if h in self.owner and self.owner[h] != o:
+                    if o not in self.matched_objects:
+                        c.sum_d += dij  # MIGRATE row
+                    c.sum_d += dij  # TRANSFER row
+                c.sum_d += dij  # the MATCH / SWITCH row itself
+                self.matched_hyps.add(h)
+                self.matched_objects.add(o)
+                n_done += 1
+                pair[o] = h
+                self.owner[h] = o
+        c.misses += no - n_done
+        c.false_positives += nh - n_done

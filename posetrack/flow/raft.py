@@ -1,0 +1,64 @@
+"""torchvision RAFT (large / small): learned flow, best on the GPU, runs on the CPU too (slowly)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from posetrack.errors import CheckpointError
+from posetrack.flow.opencv_flow import upscale_flow
+
+
+def build_raft(variant: str, weights: str | None) -> torch.nn.Module:
+    """RAFT with zoo weights ("zoo": torchvision's, cached in torch hub's folder), a state_dict file
+    (loaded strictly), or random weights (None)."""
+    from torchvision.models import optical_flow
+
+    from posetrack import zoo
+
+    builder = optical_flow.raft_large if variant == "large" else optical_flow.raft_small
+    model = builder(weights=None)
+    if weights is None:
+        return model
+    path = zoo.resolve_weights(weights, f"raft-{variant}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot be read as a PyTorch checkpoint ({type(e).__name__})") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: not a RAFT-{variant} state_dict ({str(e).splitlines()[0]})") from None
+    return model
+
+
+class RaftFlow:
+    """Flow previous → current from RAFT; frames resized by ``scale`` and padded (multiples of 8, >= 128)."""
+
+    def __init__(self, model: torch.nn.Module, device: torch.device | str, scale: float = 1.0, iterations: int = 12):
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        self.scale = float(scale)
+        self.iterations = int(iterations)
+
+    def _tensor(self, rgb: np.ndarray) -> torch.Tensor:
+        t = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device).permute(2, 0, 1)[None].float()
+        if self.scale != 1.0:
+            h, w = rgb.shape[:2]
+            size = (max(8, round(h * self.scale)), max(8, round(w * self.scale)))
+            t = F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
+        return t / 127.5 - 1.0  # RAFT's input range [-1, 1]
+
+    @torch.inference_mode()
+    def __call__(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+        h, w = current.shape[:2]
+        a, b = self._tensor(previous), self._tensor(current)
+        sh, sw = a.shape[-2:]
+        # Right / bottom padding (border replicated) to multiples of 8, and to at least 128 px: RAFT's
+        # 4-level correlation pyramid needs feature maps (1/8 of the input) of 16 px or more.
+        pad = (0, max(128, sw + (-sw) % 8) - sw, 0, max(128, sh + (-sh) % 8) - sh)
+        a, b = F.pad(a, pad, mode="replicate"), F.pad(b, pad, mode="replicate")
+        flow = self.model(a, b, num_flow_updates=self.iterations)[-1][0, :, :sh, :sw]
+        flow = flow.permute(1, 2, 0).float().cpu().numpy()
+        return upscale_flow(flow, h, w)

@@ -1,0 +1,223 @@
+"""Bottom-up pose estimation (HigherHRNet, EfficientHRNet): image -> heatmaps + tags -> people.
+
+The official HigherHRNet test path, step for step:
+
+1. For each test scale (largest first) the image is warped to the network input keeping its aspect
+   ratio (short side = input_size x scale, long side rounded up to 64), then ImageNet-normalised RGB.
+2. Forward (with the horizontally flipped image in the same batch for flip test). Every output is
+   resized to the largest one (1/2 resolution) and the heatmaps of all outputs averaged; the tags
+   come from the first (1/4) output. Flipped maps are flipped back and their joints swapped.
+3. Heatmaps and tags are resized to the scale-1 input size (PROJECT2IMAGE); heatmaps are averaged
+   over flip and over scales, tags (of scale 1 only, as the official code) stacked on a last axis.
+4. Associative-embedding grouping (:mod:`posetrack.pose.grouping`) and the inverse affine back to
+   image pixels.
+
+Steps 1-3, NMS and top-k run on the model's device; matching runs in numpy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from posetrack.errors import ConfigError
+from posetrack.keypoints import POSETRACK17_FROM_COCO, KeypointLayout, coco_to_posetrack
+from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale, to_image_coords
+from posetrack.pose.config import PoseConfig
+from posetrack.pose.grouping import GroupingParams, group
+from posetrack.types import Detections, Poses
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class AggregatedMaps:
+    """One image's test-time maps at the scale-1 input size, plus the way back to the image."""
+
+    heatmaps: torch.Tensor  # (K, H, W) float32
+    tags: torch.Tensor  # (K, H, W, L) float32; L = 2 with flip test, else 1
+    center: np.ndarray  # (2,) image px
+    scale: np.ndarray  # (2,) box size / 200 px
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the maps."""
+        return int(self.heatmaps.shape[2]), int(self.heatmaps.shape[1])
+
+
+def normalise(image: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """RGB uint8 HxWx3 -> (1, 3, H, W) float32, /255 then ImageNet mean/std (torchvision's order)."""
+    x = torch.from_numpy(np.ascontiguousarray(image)).to(device)
+    x = x.permute(2, 0, 1).float().div(255)
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(3, 1, 1)
+    return x.sub(mean).div(std)[None]
+
+
+def stage_maps(
+    outputs: list[torch.Tensor] | tuple[torch.Tensor, ...], num_joints: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Average the heatmaps of all outputs at the last output's size; tags from the first output.
+
+    The official HigherHRNet test config (WITH_HEATMAPS all True, WITH_AE only for the first).
+    """
+    if isinstance(outputs, torch.Tensor):
+        outputs = [outputs]
+    size = outputs[-1].shape[2:]
+    heat_sum: torch.Tensor | int = 0
+    tags = None
+    for i, out in enumerate(outputs):
+        out = out.float()
+        if len(outputs) > 1 and i != len(outputs) - 1:
+            out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
+        heat_sum = heat_sum + out[:, :num_joints]
+        if i == 0:
+            tags = out[:, num_joints:]
+    if tags is None or tags.shape[1] == 0:
+        raise ValueError("the model's first output has no tag channels")
+    return heat_sum / len(outputs), tags
+
+
+class BottomUpEstimator:
+    """PoseEstimator for bottom-up networks returning [1/4 heatmaps+tags, 1/2 heatmaps]."""
+
+    needs_boxes = False
+
+    def __init__(
+        self,
+        model: nn.Module,
+        layout: KeypointLayout,
+        config: PoseConfig,
+        input_size: int | tuple[int, int],  # the model's square input side (model_spec.input_size)
+        device: torch.device | str = "cpu",
+    ) -> None:
+        scales = sorted((float(s) for s in config.scales), reverse=True)
+        if not scales or min(scales) <= 0:
+            raise ConfigError("pose.scales: give one or more positive scales")
+        if config.nms_kernel % 2 == 0:
+            raise ConfigError("pose.nms_kernel: must be odd")
+        if len(scales) > 1 and 1.0 not in scales:
+            # The official test path takes tags from scale 1 only.
+            raise ConfigError("pose.scales: a multi-scale test must include 1.0 (tags come from it)")
+        self.model_layout = layout  # what the network predicts
+        self.layout, self._convert = output_layout(layout, config.output_layout)
+        self.config = config
+        self.input_size = int(input_size[0] if isinstance(input_size, (tuple, list)) else input_size)
+        self.device = torch.device(device)
+        self.scales = scales
+        self.flip_index = torch.as_tensor(layout.flip_index, device=self.device)
+        self.params = GroupingParams(
+            max_people=config.max_people,
+            detection_threshold=config.detection_threshold,
+            tag_threshold=config.tag_threshold,
+            nms_kernel=config.nms_kernel,
+            adjust=config.adjust,
+            refine=config.refine,
+            assignment=config.assignment,
+        )
+        self.model = model.to(self.device).eval()
+        self.channels_last = bool(config.channels_last)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def _autocast(self):
+        if self.device.type == "cuda" and self.config.precision != "fp32":
+            dtype = torch.float16 if self.config.precision == "fp16" else torch.bfloat16
+            return torch.autocast("cuda", dtype=dtype)
+        return contextlib.nullcontext()
+
+    def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            outputs = self.model(x)
+        if isinstance(outputs, torch.Tensor):
+            outputs = [outputs]
+        return [o.float() for o in outputs]
+
+    @torch.inference_mode()
+    def aggregate(self, image: np.ndarray) -> AggregatedMaps:
+        """Forward every scale (and flip) and aggregate the maps as the official test does."""
+        num_joints = self.model_layout.num_joints
+        flip = self.config.flip_test
+        h, w = image.shape[:2]
+        min_scale = min(self.scales)
+        base_size, _, _ = multi_scale_size(w, h, self.input_size, 1.0, min_scale)
+        final = None
+        tag_list: list[torch.Tensor] = []
+        center = scale = None
+        for s in self.scales:
+            resized, center, scale = resize_for_scale(image, self.input_size, s, min_scale)
+            x = normalise(resized, self.device)
+            if flip:
+                x = torch.cat((x, torch.flip(x, [3])), dim=0)
+            heat, tags = stage_maps(self._forward(x), num_joints)
+            if flip:
+                heat = torch.cat((heat[:1], torch.flip(heat[1:], [3])[:, self.flip_index]), dim=0)
+                tags = torch.cat((tags[:1], torch.flip(tags[1:], [3])[:, self.flip_index]), dim=0)
+            size = (base_size[1], base_size[0])
+            heat = F.interpolate(heat, size=size, mode="bilinear", align_corners=False)
+            heat = (heat[0] + heat[1]) / 2.0 if flip else heat[0]
+            final = heat if final is None else final + heat
+            if s == 1.0 or len(self.scales) == 1:
+                tags = F.interpolate(tags, size=size, mode="bilinear", align_corners=False)
+                tag_list.extend(tags.unbind(0))
+        final = final / float(len(self.scales))
+        return AggregatedMaps(final, torch.stack(tag_list, dim=3), center, scale)
+
+    def group(self, maps: AggregatedMaps) -> Poses:
+        """Group aggregated maps into people in image pixels."""
+        people, scores = group(maps.heatmaps, maps.tags, self.params)
+        if len(people) == 0:
+            return Poses.empty(self.layout)
+        xy = to_image_coords(people[:, :, :2], maps.center, maps.scale, maps.size)
+        keypoints = np.concatenate((xy, people[:, :, 2:3]), axis=2)
+        boxes = keypoint_boxes(keypoints)
+        if self._convert:
+            keypoints = coco_to_posetrack(keypoints)
+        return Poses(keypoints, boxes, scores, self.layout)
+
+    def estimate(self, image: np.ndarray, boxes: Detections | None = None) -> Poses:
+        """Poses in an RGB uint8 HxWx3 image; boxes are ignored (bottom-up needs none)."""
+        return self.group(self.aggregate(image))
+
+
+def output_layout(layout: KeypointLayout, wanted: str | None) -> tuple[KeypointLayout, bool]:
+    """The layout poses are returned in, and whether COCO -> PoseTrack conversion is needed."""
+    if wanted is None or wanted == layout.name:
+        return layout, False
+    if wanted in ("posetrack17", POSETRACK17_FROM_COCO.name) and layout.name == "coco17":
+        return POSETRACK17_FROM_COCO, True
+    raise ConfigError(
+        f"pose.output_layout: cannot convert {layout.name} keypoints to '{wanted}'"
+        " (supported: coco17 -> posetrack17)"
+    )
+
+
+def keypoint_boxes(keypoints: np.ndarray) -> np.ndarray:
+    """(N, 4) extent of each person's detected joints (score > 0); zeros if none."""
+    if len(keypoints) == 0:
+        return np.zeros((0, 4), np.float32)
+    seen = keypoints[:, :, 2] > 0
+    xs = np.where(seen, keypoints[:, :, 0], np.nan)
+    ys = np.where(seen, keypoints[:, :, 1], np.nan)
+    with np.errstate(all="ignore"), _quiet_nan():
+        boxes = np.stack(
+            (np.nanmin(xs, 1), np.nanmin(ys, 1), np.nanmax(xs, 1), np.nanmax(ys, 1)), axis=1
+        )
+    return np.nan_to_num(boxes, nan=0.0).astype(np.float32)
+
+
+@contextlib.contextmanager
+def _quiet_nan():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

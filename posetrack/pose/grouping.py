@@ -1,0 +1,270 @@
+"""Associative-embedding grouping: aggregated heatmaps + tags -> people.
+
+Numerically the HigherHRNet test-time parser: heatmap NMS by max pooling, top-k candidates per
+joint, greedy joint-by-joint matching of candidates to people by tag distance and detection value
+(Hungarian assignment), the quarter-pixel 'adjust' step and the optional 'refine' step that fills
+missing joints from the full maps. NMS, top-k, adjust and refine run as torch ops on the maps'
+device; only the matching (at most ``max_people`` candidates per joint) runs in numpy on the CPU.
+
+Coordinates are heatmap pixels: a peak at pixel index p is reported at p + 0.5 (+-0.25 after
+adjust), as the official parser does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
+
+from posetrack.pose.bottomup_hungarian import munkres_assign
+
+# The order in which the official parser visits COCO's 17 joints (head, shoulders, hips, then the
+# limbs): people are seeded by the most reliable joints first.
+COCO_JOINT_ORDER: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16)
+
+# Cost given to the padding columns that let a candidate start a new person.
+_PAD_COST = 1e10
+
+
+@dataclass(frozen=True)
+class GroupingParams:
+    """The parser's knobs, with the official HigherHRNet COCO test values as defaults."""
+
+    max_people: int = 30  # top-k candidates per joint; people matched against per joint
+    detection_threshold: float = 0.1
+    tag_threshold: float = 1.0
+    nms_kernel: int = 5
+    adjust: bool = True
+    refine: bool = False
+    use_detection_val: bool = True  # cost = round(tag distance) * 100 - detection value
+    ignore_too_much: bool = False  # skip a joint once max_people people exist
+    # "munkres": the official solver's choice among equal-cost optima (bit-exact grouping);
+    # "scipy": linear_sum_assignment, same optimal cost but may pick another optimum on ties.
+    assignment: Literal["munkres", "scipy"] = "munkres"
+
+    @property
+    def nms_padding(self) -> int:
+        return self.nms_kernel // 2
+
+
+def joint_order(num_joints: int) -> tuple[int, ...]:
+    """The official visiting order for 17 joints, otherwise index order."""
+    return COCO_JOINT_ORDER if num_joints == 17 else tuple(range(num_joints))
+
+
+def window_max(maps: torch.Tensor, kernel: int) -> torch.Tensor:
+    """kernel x kernel max filter, stride 1, borders padded with -inf: F.max_pool2d's result.
+
+    On the CPU max_pool2d is slow for large maps; the same maxima come from shifted element-wise
+    maxima along x then y (max is exact, so the result is bit-identical).
+    """
+    if maps.device.type != "cpu":
+        return F.max_pool2d(maps, kernel, 1, kernel // 2)
+    r = kernel // 2
+    rows = maps.clone()
+    for d in range(1, r + 1):
+        rows[..., d:] = torch.maximum(rows[..., d:], maps[..., :-d])
+        rows[..., :-d] = torch.maximum(rows[..., :-d], maps[..., d:])
+    out = rows.clone()
+    for d in range(1, r + 1):
+        out[..., d:, :] = torch.maximum(out[..., d:, :], rows[..., :-d, :])
+        out[..., :-d, :] = torch.maximum(out[..., :-d, :], rows[..., d:, :])
+    return out
+
+
+def heatmap_nms(heatmaps: torch.Tensor, kernel: int) -> torch.Tensor:
+    """Zero every pixel that is not the maximum of its kernel x kernel window (ties all survive)."""
+    pooled = window_max(heatmaps, kernel)
+    return heatmaps * torch.eq(pooled, heatmaps).to(heatmaps.dtype)
+
+
+def top_k(
+    heatmaps: torch.Tensor, tags: torch.Tensor, k: int, nms_kernel: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k best NMS peaks of each joint of one image.
+
+    heatmaps: (K, H, W); tags: (K, H, W, L), on any device.
+    Returns numpy (tag_k (K, k, L) float32, loc_k (K, k, 2) int64 x/y, val_k (K, k) float32).
+    """
+    num_joints, h, w = heatmaps.shape
+    det = heatmap_nms(heatmaps[None], nms_kernel)[0].reshape(num_joints, h * w)
+    k = min(k, h * w)
+    val_k, ind = det.topk(k, dim=1)
+    flat_tags = tags.reshape(num_joints, h * w, -1)
+    tag_k = torch.gather(flat_tags, 1, ind[:, :, None].expand(-1, -1, flat_tags.shape[2]))
+    loc_k = torch.stack((ind % w, torch.div(ind, w, rounding_mode="floor")), dim=2)
+    return (
+        tag_k.float().cpu().numpy(),
+        loc_k.cpu().numpy().astype(np.int64),
+        val_k.float().cpu().numpy(),
+    )
+
+
+def assign(cost: np.ndarray, method: str = "munkres") -> list[tuple[int, int]]:
+    """Minimum-cost (row, col) pairs in row order; every row is assigned (rows <= cols).
+
+    "munkres" reproduces the official ``munkres`` package exactly, ties included; "scipy" gives
+    an optimum of the same cost that can differ from it where several optima exist.
+    """
+    if method == "scipy":
+        rows, cols = linear_sum_assignment(cost)
+        return list(zip(rows.tolist(), cols.tolist()))
+    return munkres_assign(cost)
+
+
+def match_by_tag(
+    tag_k: np.ndarray,
+    loc_k: np.ndarray,
+    val_k: np.ndarray,
+    params: GroupingParams,
+    order: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Group candidates into people, joint by joint, as the official parser does.
+
+    People are keyed by the first tag value of the candidate that started them (so, as in the
+    official code, a new candidate whose tag equals an existing key joins that person). Returns
+    (P, K, 3 + L) float32: x, y, detection value, tag; undetected joints are all zero.
+    """
+    num_joints, _, tag_dim = tag_k.shape
+    order = joint_order(num_joints) if order is None else order
+    width = 3 + tag_dim
+    index_of: dict[float, int] = {}  # person key -> row in `people`
+    people: list[np.ndarray] = []  # (K, 3 + L) float64 each
+    tag_lists: list[list[np.ndarray]] = []
+    mean_cache: list[np.ndarray | None] = []
+
+    def start_or_join(key: float, joint_idx: int, row: np.ndarray, tag: np.ndarray) -> None:
+        slot = index_of.get(key)
+        if slot is None:
+            slot = len(people)
+            index_of[key] = slot
+            people.append(np.zeros((num_joints, width)))
+            tag_lists.append([])
+            mean_cache.append(None)
+        people[slot][joint_idx] = row
+        tag_lists[slot] = [tag]
+        mean_cache[slot] = None
+
+    for step, idx in enumerate(order):
+        tags = tag_k[idx]
+        joints = np.concatenate((loc_k[idx], val_k[idx, :, None], tags), axis=1)
+        keep = joints[:, 2] > params.detection_threshold
+        tags, joints = tags[keep], joints[keep]
+        if len(joints) == 0:
+            continue
+        if step == 0 or not index_of:
+            for tag, row in zip(tags, joints):
+                start_or_join(tag[0], idx, row, tag)
+            continue
+
+        grouped_keys = list(index_of)[: params.max_people]
+        if params.ignore_too_much and len(grouped_keys) == params.max_people:
+            continue
+        slots = [index_of[key] for key in grouped_keys]
+        for s in slots:
+            if mean_cache[s] is None:
+                mean_cache[s] = np.mean(tag_lists[s], axis=0)
+        grouped_tags = np.array([mean_cache[s] for s in slots])
+
+        dist = np.linalg.norm(joints[:, None, 3:] - grouped_tags[None, :, :], ord=2, axis=2)
+        cost = np.round(dist) * 100 - joints[:, 2:3] if params.use_detection_val else dist.copy()
+        num_added, num_grouped = dist.shape
+        if num_added > num_grouped:
+            pad = np.full((num_added, num_added - num_grouped), _PAD_COST)
+            cost = np.concatenate((cost, pad), axis=1)
+
+        for row, col in assign(cost, params.assignment):
+            if row < num_added and col < num_grouped and dist[row, col] < params.tag_threshold:
+                slot = slots[col]
+                people[slot][idx] = joints[row]
+                tag_lists[slot].append(tags[row])
+                mean_cache[slot] = None
+            else:
+                start_or_join(tags[row][0], idx, joints[row], tags[row])
+
+    if not people:
+        return np.zeros((0, num_joints, width), np.float32)
+    return np.stack(people).astype(np.float32)
+
+
+def _quarter_offsets(heatmaps: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor, joints: torch.Tensor):
+    """+-0.25 towards the higher of the two neighbours in x and in y (ties go negative)."""
+    _, h, w = heatmaps.shape
+    right = heatmaps[joints, ys, (xs + 1).clamp(max=w - 1)]
+    left = heatmaps[joints, ys, (xs - 1).clamp(min=0)]
+    down = heatmaps[joints, (ys + 1).clamp(max=h - 1), xs]
+    up = heatmaps[joints, (ys - 1).clamp(min=0), xs]
+    dx = torch.where(right > left, 0.25, -0.25)
+    dy = torch.where(down > up, 0.25, -0.25)
+    return dx, dy
+
+
+def adjust(people: np.ndarray, heatmaps: torch.Tensor) -> np.ndarray:
+    """Move each detected joint to pixel centre + a quarter pixel towards its higher neighbour."""
+    if len(people) == 0:
+        return people
+    out = people.copy()
+    pi, ji = np.nonzero(out[:, :, 2] > 0)
+    if len(pi) == 0:
+        return out
+    dev = heatmaps.device
+    xs = torch.as_tensor(out[pi, ji, 0].astype(np.int64), device=dev)
+    ys = torch.as_tensor(out[pi, ji, 1].astype(np.int64), device=dev)
+    dx, dy = _quarter_offsets(heatmaps, xs, ys, torch.as_tensor(ji, device=dev))
+    out[pi, ji, 0] = out[pi, ji, 0] + dx.cpu().numpy().astype(np.float32) + 0.5
+    out[pi, ji, 1] = out[pi, ji, 1] + dy.cpu().numpy().astype(np.float32) + 0.5
+    return out
+
+
+def refine(person: np.ndarray, heatmaps: torch.Tensor, tags: torch.Tensor) -> np.ndarray:
+    """Fill a person's missing joints from the full maps, as the official 'refine'.
+
+    For each joint, the best pixel of heatmap - round(distance to the person's mean tag) is taken;
+    it replaces the joint only where the joint was missing and the heatmap there is positive.
+    heatmaps: (K, H, W); tags: (K, H, W, L); person: (K, 3 + L) after adjust.
+    """
+    num_joints, h, w = heatmaps.shape
+    found = np.nonzero(person[:, 2] > 0)[0]
+    if len(found) == 0:
+        return person
+    dev = heatmaps.device
+    fx = torch.as_tensor(person[found, 0].astype(np.int32).astype(np.int64), device=dev)
+    fy = torch.as_tensor(person[found, 1].astype(np.int32).astype(np.int64), device=dev)
+    mean_tag = tags[torch.as_tensor(found, device=dev), fy, fx].float().mean(dim=0)
+    dist = ((tags.float() - mean_tag) ** 2).sum(dim=3).sqrt()
+    score = heatmaps - torch.round(dist)
+    best = score.reshape(num_joints, -1).argmax(dim=1)
+    ys, xs = torch.div(best, w, rounding_mode="floor"), best % w
+    joints = torch.arange(num_joints, device=dev)
+    vals = heatmaps[joints, ys, xs]
+    dx, dy = _quarter_offsets(heatmaps, xs, ys, joints)
+    cand = torch.stack((xs + 0.5 + dx, ys + 0.5 + dy, vals), dim=1).cpu().numpy()
+    out = person.copy()
+    fill = (cand[:, 2] > 0) & (person[:, 2] == 0)
+    out[fill, :3] = cand[fill]
+    return out
+
+
+def group(
+    heatmaps: torch.Tensor, tags: torch.Tensor, params: GroupingParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse one image's aggregated maps into people.
+
+    heatmaps: (K, H, W); tags: (K, H, W, L) (L = 2 with flip test). Returns (people (P, K, 3 + L)
+    float32 in heatmap pixels, scores (P,) float32 = mean detection value over all K joints,
+    taken before refine as the official code does).
+    """
+    heatmaps = heatmaps.float()
+    tags = tags.float()
+    tag_k, loc_k, val_k = top_k(heatmaps, tags, params.max_people, params.nms_kernel)
+    people = match_by_tag(tag_k, loc_k, val_k, params)
+    if params.adjust:
+        people = adjust(people, heatmaps)
+    scores = people[:, :, 2].mean(axis=1).astype(np.float32) if len(people) else np.zeros(0, np.float32)
+    if params.refine and len(people):
+        people = np.stack([refine(p, heatmaps, tags) for p in people]).astype(np.float32)
+    return people, scores

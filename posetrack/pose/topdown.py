@@ -1,0 +1,212 @@
+"""Top-down pose estimation: person boxes -> crops -> heatmaps -> keypoints, as the official HRNet test.
+
+The steps and their official counterparts (HRNet/deep-high-resolution-net.pytorch, tools/test.py
+and lib/core/function.py ``validate``):
+
+1. box -> center/scale fitted to the network aspect ratio, padded x1.25 (``_xywh2cs``);
+2. affine crop of the RGB uint8 frame (``get_affine_transform`` + ``cv2.warpAffine``), on the GPU
+   when the frame is already a torch tensor there;
+3. ToTensor (/255) and ImageNet Normalize, in float32;
+4. all people of a frame (or of several frames) in one batch, chunked by ``batch_size``;
+5. flip test: the normalized crop mirrored, its heatmaps mirrored back with left/right joints
+   swapped and shifted one pixel right (SHIFT_HEATMAP), averaged with the plain heatmaps;
+6. decode (argmax + quarter offset, or DARK) and map back to the frame (``get_final_preds``);
+7. person score = box score x mean keypoint score above the threshold, then OKS-NMS (``evaluate``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from posetrack.devices import resolve_device
+from posetrack.errors import ConfigError
+from posetrack.keypoints import (
+    POSETRACK17_FROM_COCO,
+    KeypointLayout,
+    coco_to_posetrack,
+)
+from posetrack.pose.config import PoseConfig
+from posetrack.pose.decode import decode_heatmaps
+from posetrack.pose.nms import crop_areas, oks_nms, rescore
+from posetrack.pose.transforms import (
+    affine_matrices,
+    boxes_to_center_scale,
+    crop_cv2,
+    crop_torch,
+    normalize_crops,
+)
+from posetrack.types import Detections, Poses
+
+_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _as_hwc(image: torch.Tensor) -> torch.Tensor:
+    """An RGB uint8 frame tensor as H x W x 3 (accepts H x W x 3 or 3 x H x W)."""
+    if image.dtype != torch.uint8 or image.ndim != 3:
+        raise TypeError(f"expected an RGB uint8 image tensor, got {image.dtype} {tuple(image.shape)}")
+    if image.shape[-1] != 3 and image.shape[0] == 3:
+        image = image.permute(1, 2, 0)
+    return image.contiguous()
+
+
+def rescore_and_nms(
+    keypoints: np.ndarray,
+    box_scores: np.ndarray,
+    scales: np.ndarray,
+    config: PoseConfig,
+    sigmas: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Official person scores (N,) float64 and the indices kept by OKS-NMS (best first)."""
+    scores = rescore(keypoints[..., 2], box_scores, config.keypoint_threshold)
+    if len(keypoints) == 0 or config.oks_nms_threshold >= 1.0:
+        return scores, np.arange(len(keypoints))
+    keep = oks_nms(keypoints, scores, crop_areas(scales), config.oks_nms_threshold, sigmas)
+    return scores, keep
+
+
+class TopDownEstimator:
+    """A heatmap network run on person crops (implements the PoseEstimator protocol).
+
+    ``model`` maps (B, 3, h, w) normalized RGB crops to (B, K, h/4, w/4) heatmaps (or a list whose
+    last element is that); ``layout`` is what it predicts; ``input_size`` is (w, h).
+    """
+
+    needs_boxes = True
+
+    def __init__(
+        self,
+        model: nn.Module,
+        layout: KeypointLayout,
+        config: PoseConfig,
+        input_size: tuple[int, int],
+        device: torch.device | str = "cpu",
+    ) -> None:
+        self.device = resolve_device(device)
+        self.config = config
+        self.model_layout = layout
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.aspect_ratio = self.input_size[0] * 1.0 / self.input_size[1]
+        self.model = model.eval().to(self.device)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self._flip_index = torch.as_tensor(layout.flip_index, device=self.device)
+        out = config.output_layout
+        if out is None or out == layout.name:
+            self.layout = layout
+            self._convert = False
+        elif out in ("posetrack17", POSETRACK17_FROM_COCO.name) and layout.name == "coco17":
+            self.layout = POSETRACK17_FROM_COCO
+            self._convert = True
+        else:
+            raise ConfigError(
+                f"pose.output_layout: cannot convert {layout.name} keypoints to '{out}'"
+                " (supported: coco17 -> posetrack17)"
+            )
+
+    # -- crops and network ---------------------------------------------------------------------
+
+    def _crops(self, image, centers: np.ndarray, scales: np.ndarray) -> torch.Tensor:
+        """(N, 3, h, w) uint8 crops on self.device; GPU warp when the frame is a tensor."""
+        matrices = affine_matrices(centers, scales, self.input_size)
+        if isinstance(image, torch.Tensor):
+            crops = crop_torch(_as_hwc(image), matrices, self.input_size)
+        else:
+            arr = np.ascontiguousarray(image)
+            if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
+                raise TypeError(f"expected an RGB uint8 HxWx3 image, got {arr.dtype} {arr.shape}")
+            crops = torch.from_numpy(crop_cv2(arr, matrices, self.input_size)).permute(0, 3, 1, 2)
+        return crops.to(self.device, non_blocking=True)
+
+    def _autocast(self):
+        if self.config.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=_DTYPES[self.config.precision])
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self._autocast():
+            out = self.model(x)
+        if isinstance(out, (list, tuple)):
+            out = out[-1]
+        return out.float()
+
+    @torch.inference_mode()
+    def heatmaps_from_crops(self, crops: torch.Tensor) -> np.ndarray:
+        """(N, 3, h, w) uint8 crops -> (N, K, h', w') float32 heatmaps (flip test included)."""
+        outs = []
+        for start in range(0, len(crops), self.config.batch_size):
+            x = normalize_crops(crops[start : start + self.config.batch_size].to(self.device))
+            n = len(x)
+            if self.config.flip_test:
+                both = self._forward(torch.cat([x, x.flip(3)]))
+                plain, flipped = both[:n], both[n:]
+                flipped = flipped.flip(3).index_select(1, self._flip_index)
+                if self.config.shift_heatmap:
+                    flipped[:, :, :, 1:] = flipped.clone()[:, :, :, 0:-1]
+                plain = (plain + flipped) * 0.5
+            else:
+                plain = self._forward(x)
+            outs.append(plain.cpu().numpy())
+        if not outs:
+            k = self.model_layout.num_joints
+            w, h = self.input_size
+            return np.zeros((0, k, h // 4, w // 4), np.float32)
+        return np.concatenate(outs)
+
+    def heatmaps(self, image, centers: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """Averaged heatmaps of the crops of ``image`` at the given official centers/scales."""
+        return self.heatmaps_from_crops(self._crops(image, centers, scales))
+
+    def predict(self, image, centers: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """(N, K, 3) float32 keypoints (x, y, peak score) in the model layout, frame pixels."""
+        hm = self.heatmaps(image, centers, scales)
+        return decode_heatmaps(hm, centers, scales, self.config.decode, self.config.blur_kernel)
+
+    # -- PoseEstimator -------------------------------------------------------------------------
+
+    def estimate(self, image, boxes: Detections | None) -> Poses:
+        """Poses of the people in ``boxes`` (RGB uint8 HxWx3 numpy frame, or a uint8 tensor)."""
+        return self.estimate_batch([image], [boxes])[0]
+
+    def estimate_batch(self, images: Sequence, boxes: Sequence[Detections | None]) -> list[Poses]:
+        """Like :meth:`estimate` for several frames, their crops sharing forward batches."""
+        if len(images) != len(boxes):
+            raise ValueError("images and boxes differ in length")
+        per_frame = []
+        crops = []
+        for image, dets in zip(images, boxes):
+            dets = dets if dets is not None else Detections.empty()
+            centers, scales = boxes_to_center_scale(dets.boxes, self.aspect_ratio)
+            per_frame.append((dets, centers, scales))
+            if len(dets):
+                crops.append(self._crops(image, centers, scales))
+        if crops:
+            all_centers = np.concatenate([c for _, c, _ in per_frame])
+            all_scales = np.concatenate([s for _, _, s in per_frame])
+            hm = self.heatmaps_from_crops(torch.cat(crops))
+            keypoints = decode_heatmaps(
+                hm, all_centers, all_scales, self.config.decode, self.config.blur_kernel
+            )
+        results = []
+        offset = 0
+        for dets, centers, scales in per_frame:
+            n = len(dets)
+            if n == 0:
+                results.append(Poses.empty(self.layout))
+                continue
+            kp = keypoints[offset : offset + n]
+            offset += n
+            scores, keep = rescore_and_nms(
+                kp, dets.scores, scales, self.config, self.model_layout.sigma_array
+            )
+            kp = kp[keep]
+            if self._convert:
+                kp = coco_to_posetrack(kp)
+            results.append(Poses(kp, dets.boxes[keep], scores[keep], self.layout))
+        return results

@@ -1,0 +1,184 @@
+"""Person box -> crop geometry of the official HRNet test path, and the crops themselves.
+
+Conventions are those of HRNet/deep-high-resolution-net.pytorch (``_xywh2cs``,
+``get_affine_transform``, ``crop``): a person is described by a *center* (x, y) and a *scale*
+(w, h) in units of ``PIXEL_STD`` = 200 px, the box fitted to the network aspect ratio and padded by
+1.25. The crop is the rotation-free affine map sending the center to the middle of the network input
+and ``scale[0] * 200`` image pixels to the input width (``scale[1]`` is never used by the map; it
+only follows the aspect ratio).
+
+Our boxes are (x1, y1, x2, y2); the official code reads (x, y, w, h). :func:`boxes_to_center_scale`
+converts with ``w = x2 - x1`` and ``h = y2 - y1`` (no +1), so a COCO detection ``[x, y, w, h]``
+stored as ``[x, y, x + w, y + h]`` gives the official center and scale (to float32 rounding of the
+stored box; :func:`xywh_to_center_scale` takes the xywh values directly for exact parity).
+
+Two crop implementations give the same pixels: :func:`crop_cv2` (``cv2.warpAffine``, INTER_LINEAR,
+constant 0 border, as the official code) for numpy frames, and :func:`crop_torch` for frames that are
+already torch tensors (CUDA). The torch version reproduces the arithmetic of OpenCV >= 4.11's
+warpAffine for 8-bit images (float32 source coordinates computed as ``fma(x, m0, m1 * y + m2)``,
+float32 bilinear weights, round to nearest even); tests measure the pixel difference.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+PIXEL_STD = 200.0
+PADDING = 1.25
+
+# torchvision.transforms.Normalize values used by the official test script.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def xywh_to_center_scale(
+    xywh: np.ndarray, aspect_ratio: float, padding: float = PADDING
+) -> tuple[np.ndarray, np.ndarray]:
+    """Official ``_xywh2cs`` for (N, 4) boxes x, y, w, h -> centers (N, 2), scales (N, 2) float32.
+
+    ``aspect_ratio`` is the network input width / height. The box grows along its short side to
+    that ratio, then both sides are multiplied by ``padding`` (official quirk kept: no padding when
+    the center x is exactly -1).
+    """
+    b = np.asarray(xywh, dtype=np.float64).reshape(-1, 4)
+    x, y, w, h = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    centers = np.stack([x + w * 0.5, y + h * 0.5], axis=1).astype(np.float32)
+    wider = w > aspect_ratio * h
+    taller = w < aspect_ratio * h
+    h_fit = np.where(wider, w * 1.0 / aspect_ratio, h)
+    w_fit = np.where(taller, h * aspect_ratio, w)
+    scales = np.stack([w_fit * 1.0 / PIXEL_STD, h_fit * 1.0 / PIXEL_STD], axis=1).astype(np.float32)
+    pad = np.where(centers[:, 0:1] != -1, np.float32(padding), np.float32(1.0))
+    scales = (scales * pad).astype(np.float32)
+    return centers, scales
+
+
+def boxes_to_center_scale(
+    boxes: np.ndarray, aspect_ratio: float, padding: float = PADDING
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4) boxes x1, y1, x2, y2 -> official centers and scales (w = x2 - x1, h = y2 - y1)."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1)
+    return xywh_to_center_scale(xywh, aspect_ratio, padding)
+
+
+def _triangles(centers: np.ndarray, scales: np.ndarray, size: tuple[int, int]):
+    """The three point pairs of the official get_affine_transform (rot = 0, shift = 0).
+
+    Built with the official dtypes (float64 sums stored in float32, the third point in float32) so
+    that cv2.getAffineTransform sees bit-identical inputs.
+    """
+    c = np.asarray(centers, dtype=np.float32).reshape(-1, 2)
+    s = np.asarray(scales, dtype=np.float32).reshape(-1, 2)
+    n = len(c)
+    src_w = s[:, 0] * np.float32(PIXEL_STD)  # float32 like the official scale * 200.0
+    dst_w, dst_h = float(size[0]), float(size[1])
+    src = np.zeros((n, 3, 2), np.float32)
+    dst = np.zeros((n, 3, 2), np.float32)
+    src[:, 0] = c
+    src[:, 1, 0] = c[:, 0].astype(np.float64) + 0.0
+    src[:, 1, 1] = c[:, 1].astype(np.float64) + (src_w * np.float32(-0.5)).astype(np.float64)
+    dst[:, 0] = (dst_w * 0.5, dst_h * 0.5)
+    dst[:, 1] = (dst_w * 0.5, dst_h * 0.5 + dst_w * -0.5)
+    for pts in (src, dst):
+        direct = pts[:, 0] - pts[:, 1]  # float32
+        pts[:, 2, 0] = pts[:, 1, 0] - direct[:, 1]
+        pts[:, 2, 1] = pts[:, 1, 1] + direct[:, 0]
+    return src, dst
+
+
+def affine_matrices(
+    centers: np.ndarray, scales: np.ndarray, size: tuple[int, int], inverse: bool = False
+) -> np.ndarray:
+    """(N, 2, 3) float64 maps image -> crop of ``size`` (w, h); ``inverse`` maps crop -> image.
+
+    Same as the official ``get_affine_transform(center, scale, 0, size, inv=inverse)``.
+    """
+    src, dst = _triangles(centers, scales, size)
+    out = np.empty((len(src), 2, 3), np.float64)
+    for i in range(len(src)):  # one 3-point solve per person, through the same OpenCV routine
+        out[i] = cv2.getAffineTransform(dst[i], src[i]) if inverse else cv2.getAffineTransform(src[i], dst[i])
+    return out
+
+
+def apply_affine(points: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+    """Map (N, K, 2) points with (N, 2, 3) matrices (float64)."""
+    p = np.asarray(points, dtype=np.float64)
+    m = np.asarray(matrices, dtype=np.float64)
+    return np.einsum("nij,nkj->nki", m[:, :, :2], p) + m[:, None, :, 2]
+
+
+def crop_cv2(image: np.ndarray, matrices: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(N, h, w, 3) uint8 crops of an HxWx3 uint8 image, exactly the official ``cv2.warpAffine``."""
+    w, h = int(size[0]), int(size[1])
+    out = np.empty((len(matrices), h, w, image.shape[2]), dtype=image.dtype)
+    for i, m in enumerate(matrices):
+        out[i] = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR)
+    return out
+
+
+def _invert_affine(m: np.ndarray) -> np.ndarray:
+    """cv2.invertAffineTransform, vectorised (float64)."""
+    a, b, c = m[:, 0, 0], m[:, 0, 1], m[:, 0, 2]
+    d, e, f = m[:, 1, 0], m[:, 1, 1], m[:, 1, 2]
+    det = a * e - b * d
+    det = np.where(det != 0, 1.0 / det, 0.0)
+    a11, a22 = e * det, a * det
+    a12, a21 = -b * det, -d * det
+    b1 = -a11 * c - a12 * f
+    b2 = -a21 * c - a22 * f
+    return np.stack([np.stack([a11, a12, b1], 1), np.stack([a21, a22, b2], 1)], 1)
+
+
+def crop_torch(image: torch.Tensor, matrices: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """(N, 3, h, w) uint8 crops of an HxWx3 uint8 tensor on any device, matching :func:`crop_cv2`.
+
+    Bilinear sampling with a zero border written as gathers, so each output pixel uses the same
+    source coordinates, weights and rounding as OpenCV's warpAffine (see the module docstring).
+    """
+    dev = image.device
+    hgt, wid, ch = image.shape
+    w, h = int(size[0]), int(size[1])
+    n = len(matrices)
+    if n == 0:
+        return torch.zeros((0, ch, h, w), dtype=torch.uint8, device=dev)
+    inv = torch.as_tensor(_invert_affine(np.asarray(matrices, np.float64)).astype(np.float32), device=dev)
+    xs = torch.arange(w, device=dev, dtype=torch.float32)
+    ys = torch.arange(h, device=dev, dtype=torch.float32)
+    m = inv.view(n, 2, 3, 1, 1)
+    # row part in float32, then a fused multiply-add emulated in float64 (exact product, one rounding)
+    row = (m[:, :, 1] * ys.view(1, 1, h, 1) + m[:, :, 2]).double()  # (n, 2, h, 1)
+    src = (xs.double().view(1, 1, 1, w) * m[:, :, 0].double() + row).float()  # (n, 2, h, w)
+    sx, sy = src[:, 0], src[:, 1]
+    x0f, y0f = torch.floor(sx), torch.floor(sy)
+    ax, ay = sx - x0f, sy - y0f
+    # clamp far-away coordinates before the int conversion; such taps are zeroed anyway
+    x0 = x0f.clamp(-2, wid + 1).long()
+    y0 = y0f.clamp(-2, hgt + 1).long()
+    flat = image.reshape(-1, ch)
+
+    def tap(dy: int, dx: int) -> torch.Tensor:
+        xi, yi = x0 + dx, y0 + dy
+        ok = (xi >= 0) & (xi < wid) & (yi >= 0) & (yi < hgt)
+        idx = (yi.clamp(0, hgt - 1) * wid + xi.clamp(0, wid - 1)).reshape(-1)
+        v = flat.index_select(0, idx).view(n, h, w, ch).float()
+        return v * ok.unsqueeze(-1)
+
+    axe, aye = ax.unsqueeze(-1), ay.unsqueeze(-1)
+    top = tap(0, 0)
+    top = top + axe * (tap(0, 1) - top)
+    bottom = tap(1, 0)
+    bottom = bottom + axe * (tap(1, 1) - bottom)
+    out = top + aye * (bottom - top)
+    out = torch.round(out).clamp_(0, 255).to(torch.uint8)  # torch.round: half to even, like rint
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def normalize_crops(crops: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 3, h, w) RGB -> float32 as the official ToTensor() then Normalize(ImageNet)."""
+    x = crops.to(torch.float32).div(255)
+    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
+    return x.sub_(mean).div_(std)

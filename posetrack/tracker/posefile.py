@@ -1,0 +1,176 @@
+"""Per-frame poses from a results file, and tracked poses written as PoseTrack 2018 JSON.
+
+Used by ``posetrack track`` (tracking poses that some other estimator produced). Inputs:
+
+* PoseTrack 2018 JSON (``images`` / ``annotations`` / ``categories``): frames in the order of
+  ``images``; the layout is COCO-17 or PoseTrack-17 according to the category's keypoint names
+  (PoseTrack-17 when there are none). Per-joint scores come from ``scores`` when present, else from
+  the third keypoint value.
+* COCO keypoint results (a list of ``{"image_id", "keypoints", "score"}``): COCO-17; frames are the
+  distinct ``image_id`` values in increasing order, and the frame index is the id itself (or its
+  last four digits for PoseTrack 2018 ids ``1VVVVVVFFFF``), used to find the frame in a video.
+
+Track ids in the input are ignored. A missing ``bbox`` is made from the joints with a positive
+score, enlarged by 15 %.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from posetrack.errors import FormatError, InputError, OutputError
+from posetrack.keypoints import COCO17, POSETRACK17, KeypointLayout
+from posetrack.tracker.boxes import keypoint_boxes
+from posetrack.types import Poses
+
+POSETRACK_ID_MIN = 10**9
+
+
+@dataclass
+class PoseFrame:
+    """One frame of a poses file."""
+
+    image: dict  # the PoseTrack ``images`` entry (file_name, id, frame_id, ...)
+    index: int  # frame index in the video (position for PoseTrack files)
+    poses: Poses
+    extra: list[dict]  # per pose: input fields carried to the output (score, ...)
+
+
+def _layout_from_categories(categories) -> KeypointLayout:
+    if isinstance(categories, list):
+        for cat in categories:
+            names = tuple(cat.get("keypoints", ())) if isinstance(cat, dict) else ()
+            if names == COCO17.joints:
+                return COCO17
+            if names == POSETRACK17.joints:
+                return POSETRACK17
+            if names:
+                raise FormatError(f"category keypoints {list(names)[:4]}... are neither COCO-17 nor PoseTrack-17")
+    return POSETRACK17
+
+
+def _pose_arrays(anns: list[dict], layout: KeypointLayout, where: str) -> tuple[Poses, list[dict]]:
+    k = layout.num_joints
+    kps = np.zeros((len(anns), k, 3), np.float32)
+    boxes = np.zeros((len(anns), 4), np.float32)
+    has_box = np.zeros(len(anns), bool)
+    scores = np.zeros(len(anns), np.float32)
+    extra = []
+    for i, ann in enumerate(anns):
+        flat = ann.get("keypoints")
+        if not isinstance(flat, list) or len(flat) != 3 * k:
+            raise FormatError(f"{where}: 'keypoints' must be a flat list of {3 * k} numbers (x, y, score) per person")
+        try:
+            kps[i] = np.asarray(flat, dtype=np.float32).reshape(k, 3)
+            if isinstance(ann.get("scores"), list) and len(ann["scores"]) == k:
+                kps[i, :, 2] = np.asarray(ann["scores"], dtype=np.float32)
+            bbox = ann.get("bbox")
+            if isinstance(bbox, list) and len(bbox) == 4:
+                x, y, w, h = (float(v) for v in bbox)
+                boxes[i], has_box[i] = (x, y, x + w, y + h), True
+        except (TypeError, ValueError):
+            raise FormatError(f"{where}: non-numeric keypoints, scores or bbox") from None
+        score = ann.get("score")
+        scores[i] = float(score) if isinstance(score, (int, float)) else float(kps[i, :, 2].mean())
+        extra.append({"score": float(scores[i])})
+    if len(anns) and not has_box.all():
+        kb, _ = keypoint_boxes(kps, 0.0, 0.15)
+        boxes[~has_box] = kb[~has_box]
+    return Poses(kps, boxes, scores, layout), extra
+
+
+def read_poses_file(path: str | Path) -> tuple[list[PoseFrame], KeypointLayout]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: poses file not found")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FormatError(f"{path}: not valid JSON ({e})") from None
+    frames: list[PoseFrame] = []
+    if isinstance(data, dict) and isinstance(data.get("images"), list) and isinstance(data.get("annotations"), list):
+        layout = _layout_from_categories(data.get("categories"))
+        by_image: dict = {}
+        for i, img in enumerate(data["images"]):
+            if not isinstance(img, dict) or "id" not in img:
+                raise FormatError(f"{path}: images[{i}] has no 'id'")
+            by_image[img["id"]] = []
+        for i, ann in enumerate(data["annotations"]):
+            if not isinstance(ann, dict) or ann.get("image_id") not in by_image:
+                raise FormatError(f"{path}: annotations[{i}]: 'image_id' does not name an entry of 'images'")
+            if "keypoints" in ann:
+                by_image[ann["image_id"]].append(ann)
+        for i, img in enumerate(data["images"]):
+            poses, extra = _pose_arrays(by_image[img["id"]], layout, f"{path}: image {img['id']}")
+            frames.append(PoseFrame(dict(img), i, poses, extra))
+        return frames, layout
+    if isinstance(data, list):
+        layout = COCO17
+        groups: dict[int, list] = {}
+        for i, ann in enumerate(data):
+            image_id = ann.get("image_id") if isinstance(ann, dict) else None
+            if isinstance(image_id, bool) or not isinstance(image_id, int):
+                raise FormatError(f"{path}: entry {i}: expected an object with an integer 'image_id'")
+            if ann.get("category_id", 1) == 1:
+                groups.setdefault(image_id, []).append(ann)
+        for image_id in sorted(groups):
+            index = image_id % 10000 if image_id >= POSETRACK_ID_MIN else image_id
+            poses, extra = _pose_arrays(groups[image_id], layout, f"{path}: image_id {image_id}")
+            image = {"id": image_id, "file_name": f"{index:06d}.jpg", "frame_id": image_id}
+            frames.append(PoseFrame(image, index, poses, extra))
+        return frames, layout
+    raise FormatError(f"{path}: expected PoseTrack 2018 JSON (images/annotations) or a COCO keypoint results list")
+
+
+def posetrack_json(frames: list[PoseFrame], tracked: list[Poses], layout: KeypointLayout) -> dict:
+    """PoseTrack 2018 JSON for tracked poses (poses without a confirmed id, -1, are left out)."""
+    images, annotations = [], []
+    n = len(frames)
+    vid_id = next((f.image.get("vid_id") for f in frames if "vid_id" in f.image), 0)
+    for frame, poses in zip(frames, tracked):
+        img = dict(frame.image)
+        img.setdefault("file_name", f"{frame.index:06d}.jpg")
+        img.setdefault("frame_id", img["id"])
+        img.setdefault("vid_id", vid_id)
+        img["nframes"] = img.get("nframes", n)
+        images.append(img)
+        for i in range(len(poses)):
+            if poses.track_ids[i] < 0:
+                continue
+            x1, y1, x2, y2 = (float(v) for v in poses.boxes[i])
+            kp = poses.keypoints[i]
+            annotations.append({
+                "id": len(annotations), "image_id": img["id"], "category_id": 1,
+                "track_id": int(poses.track_ids[i]), "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "keypoints": [round(float(v), 3) for v in kp.reshape(-1)],
+                "scores": [round(float(v), 4) for v in kp[:, 2]], "score": float(poses.scores[i]),
+            })  # fmt: skip
+    category = {
+        "id": 1, "name": "person", "supercategory": "person", "keypoints": list(layout.joints),
+        "skeleton": [[a + 1, b + 1] for a, b in layout.skeleton],  # 1-based, as COCO / PoseTrack files
+    }
+    return {"images": images, "annotations": annotations, "categories": [category]}
+
+
+def write_json_atomic(data: dict, path: str | Path, overwrite: bool = False) -> Path:
+    """Write JSON to a temporary file next to ``path`` and rename it into place."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: already exists (use --overwrite to replace it)")
+    if not path.parent.is_dir():
+        raise OutputError(f"{path.parent}: output folder does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

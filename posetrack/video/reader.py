@@ -1,0 +1,228 @@
+"""Streaming video input with PyAV: one frame in memory at a time, upright, timed from PTS.
+
+``open_source`` is the one entry point: it takes a video file (anything FFmpeg demuxes and decodes)
+or a folder of numbered images and returns a :class:`VideoSource`. Every way a user can hand us a
+bad input fails here, at open time, with an :class:`~posetrack.errors.InputError` naming the path,
+before any output file exists. A video that is cut short mid-stream is not an error: its frames
+that decode are yielded and one warning says it ended early.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from posetrack.errors import InputError
+from posetrack.video.config import VideoConfig
+from posetrack.video.orientation import matrix_from_frame, rotation_degrees, transform_for
+from posetrack.video.source import Candidate, VideoSource
+
+log = logging.getLogger("posetrack")
+
+
+def open_source(path: str | Path, config: VideoConfig | None = None) -> VideoSource:
+    """A frame source for a video file or a folder of images; raises InputError for bad input."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir():
+        from posetrack.video.images import ImageFolderSource
+
+        return ImageFolderSource(path, config)
+    return VideoFileSource(path, config)
+
+
+def _parse_hms(text: str) -> float | None:
+    """Matroska's per-stream DURATION tag, e.g. '00:00:01.200000000'."""
+    try:
+        h, m, s = text.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+    except (ValueError, AttributeError):
+        return None
+
+
+class VideoFileSource(VideoSource):
+    """Frames of the first video stream of a media file, decoded on FFmpeg's threads."""
+
+    def __init__(self, path: Path, config: VideoConfig | None = None) -> None:
+        super().__init__(config)
+        self.path = path
+        try:
+            size = path.stat().st_size
+        except OSError as e:
+            raise InputError(f"{path}: cannot be read ({e.strerror})") from None
+        if size == 0:
+            raise InputError(f"{path}: empty file (0 bytes)")
+        try:
+            self._container = av.open(str(path), mode="r")
+        except PermissionError:
+            raise InputError(f"{path}: cannot be read (permission denied)") from None
+        except (av.FFmpegError, OSError, ValueError) as e:
+            raise InputError(f"{path}: not a video ({_reason(e)})") from None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._warned = False
+        self._opening = False
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self) -> None:
+        container, path = self._container, self.path
+        if not container.streams.video:
+            raise InputError(f"{path}: not a video (no video stream)")
+        stream = container.streams.video[0]
+        if stream.codec_context is None:
+            raise InputError(f"{path}: no decoder for its video codec")
+        stream.thread_type = "AUTO"
+        if self.config.threads > 0:
+            stream.codec_context.thread_count = self.config.threads
+        self._stream = stream
+        self.has_audio = bool(container.streams.audio)
+        self.time_base = Fraction(stream.time_base) if stream.time_base else None
+        self._start_pts = stream.start_time if stream.start_time is not None else 0
+
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        self.fps = float(rate) if rate else float(self.config.fps)
+        self._duration = self._stream_duration()
+        if stream.frames and stream.frames > 0:
+            self.total_frames = int(stream.frames)
+        elif self._duration is not None:
+            self.total_frames = max(1, round(self._duration * self.fps))
+
+        self._decoded = self._decode()
+        self._opening, self._held = True, None  # warnings wait until a frame has decoded
+        try:
+            first = next(self._decoded)
+        except StopIteration:
+            raise InputError(f"{path}: no decodable video frame") from None
+        self._opening = False
+        if self._held is not None:
+            self._warn_truncated(self._held)
+        self._first = first
+        matrix = matrix_from_frame(first)
+        self.rotation = rotation_degrees(matrix)
+        self._transform = transform_for(matrix)
+        w, h = first.width, first.height
+        if self._transform is not None and self.rotation in (90, 270):
+            w, h = h, w
+        self.width, self.height = int(w), int(h)
+
+    def _stream_duration(self) -> float | None:
+        """Seconds of video the container promises (used to notice a file cut short)."""
+        stream, container = self._stream, self._container
+        if stream.duration and stream.time_base:
+            return float(stream.duration * stream.time_base)
+        tagged = _parse_hms(stream.metadata.get("DURATION", ""))
+        if tagged is not None:
+            return tagged
+        if container.duration and len(container.streams) == 1:
+            return container.duration / av.time_base - float(self._start_pts * (self.time_base or 0))
+        return None
+
+    def _warn_truncated(self, why: str) -> None:
+        if self._opening:  # a file with no frame at all gets an InputError instead
+            self._held = self._held or why
+            return
+        if not self._warned:
+            self._warned = True
+            log.warning("%s: %s; the video looks truncated, keeping the frames that decode", self.path, why)
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Decoded frames in presentation order; stops quietly on read errors (after warning)."""
+        stream = self._stream
+        packets = self._container.demux(stream)
+        flushed = False
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                try:
+                    packet = next(packets)
+                except StopIteration:
+                    break
+                except (av.FFmpegError, OSError) as e:
+                    self._warn_truncated(f"read error ({_reason(e)})")
+                    break
+                if packet.size == 0:
+                    flushed = True  # PyAV's final empty packet drains the decoder
+                elif packet.is_corrupt:
+                    # A cut-off packet decodes to a half-grey frame at best, and with frame
+                    # threading its error also drops good frames in flight: leave it out.
+                    self._warn_truncated("incomplete or corrupt packet")
+                    continue
+                try:
+                    frames = stream.decode(packet)
+                except av.FFmpegError as e:
+                    self._warn_truncated(f"undecodable packet ({_reason(e)})")
+                    frames = []
+            yield from frames
+        if not flushed:
+            with self._lock:
+                if self._closed:
+                    return
+                try:
+                    frames = stream.decode(None)
+                except (av.FFmpegError, EOFError):
+                    frames = []
+            yield from frames
+
+    def _candidates(self) -> Iterator[Candidate]:
+        tb = self.time_base or Fraction(1, 1)
+        start_pts = self._start_pts
+        step = 1.0 / self.fps if self.fps > 0 else 0.04
+        index, last = 0, None
+
+        def loader(frame: av.VideoFrame):
+            def load() -> np.ndarray:
+                image = frame.to_ndarray(format="rgb24")
+                return self._transform(image) if self._transform is not None else image
+
+            return load
+
+        frame = self._first
+        self._first = None
+        while frame is not None:
+            if frame.pts is not None:
+                timestamp = float((frame.pts - start_pts) * tb)
+            else:
+                timestamp = last + step if last is not None else 0.0
+            yield index, timestamp, "", loader(frame)
+            last = timestamp
+            index += 1
+            frame = next(self._decoded, None)
+        # Containers with a frame index (MP4, AVI) show a cut as a corrupt last packet; those
+        # without one (Matroska/WebM) only by ending before their stated duration.
+        if (
+            not self._closed
+            and not self._stream.frames
+            and last is not None
+            and self._duration is not None
+            and last + 2.5 * step < self._duration
+        ):
+            self._warn_truncated(
+                f"frames end at {last + step:.3f} s but the container says {self._duration:.3f} s"
+            )
+
+    def close(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is None:
+            return
+        with lock:
+            if not self._closed:
+                self._closed = True
+                self._first = None
+                self._container.close()
+
+
+def _reason(e: BaseException) -> str:
+    text = getattr(e, "strerror", None) or str(e) or type(e).__name__
+    return str(text).splitlines()[0]

@@ -1,0 +1,121 @@
+"""`posetrack run` end to end with a tiny random model, and every bad input of the foundation issue:
+one line on stderr naming the problem, exit code 2, no traceback, no output left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+import posetrack.cli.commands  # noqa: F401  (registers the subcommands)
+from posetrack.cli.main import cli
+
+from posetrack.synthetic import crossing_scene, write_video
+
+TINY = """\
+base: default
+device: cpu
+detector:
+  name: hog
+flow:
+  name: dis
+pose:
+  model: hrnet-w8-128x96
+  weights: null
+  flip_test: false
+"""
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    (root / "tiny.yaml").write_text(TINY)
+    write_video(crossing_scene(num_frames=12).images(), root / "clip.mp4")
+    return root
+
+
+class _Result:
+    def __init__(self, result):
+        self.returncode = result.exit_code
+        self.stdout = result.stdout
+        self.stderr = result.stderr
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            self.stderr += f"Traceback: {result.exception!r}"
+
+
+def posetrack(*args, cwd):
+    """The CLI in-process (as a subprocess would see it: exit code, stdout, stderr)."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return _Result(CliRunner().invoke(cli, [str(a) for a in args], prog_name="posetrack"))
+    finally:
+        os.chdir(old)
+
+
+def test_run_end_to_end(workspace):
+    out = workspace / "out"
+    r = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", out, "-q", cwd=workspace)
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["clip.annotated.mp4", "clip.coco.json", "clip.csv", "clip.jsonl", "clip.posetrack.json"]
+    pt = json.loads((out / "clip.posetrack.json").read_text())
+    assert len(pt["images"]) == 12
+    assert "clip.mp4: 12 frames" in r.stderr
+    # the same outputs again: refused without --overwrite, replaced with it
+    again = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", out, "-q", cwd=workspace)
+    assert again.returncode == 2 and "output exists already" in again.stderr
+    again = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", out, "-q", "--overwrite",
+                      "--formats", "csv", "--no-render", "--stride", "3", cwd=workspace)
+    assert again.returncode == 0, again.stderr
+    assert len((out / "clip.csv").read_text().splitlines()) >= 1
+
+
+def _bad(workspace, tmp_path, args, expected):
+    out = tmp_path / "out"
+    r = posetrack("run", *args, "-c", "tiny.yaml", "-o", out, "-q", cwd=workspace)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert expected in lines[0]
+    assert not out.exists()
+
+
+def test_missing_path(workspace, tmp_path):
+    _bad(workspace, tmp_path, ["nope.mp4"], "nope.mp4")
+
+
+def test_empty_file(workspace, tmp_path):
+    (workspace / "empty.mp4").write_bytes(b"")
+    _bad(workspace, tmp_path, ["empty.mp4"], "empty.mp4")
+
+
+def test_not_a_video(workspace, tmp_path):
+    (workspace / "notes.mp4").write_text("this is not a video\n" * 50)
+    _bad(workspace, tmp_path, ["notes.mp4"], "notes.mp4")
+
+
+def test_unknown_config_key(workspace, tmp_path):
+    _bad(workspace, tmp_path, ["clip.mp4", "--set", "pose.flip_tset=true"], "pose.flip_tset")
+
+
+def test_invalid_config_value(workspace, tmp_path):
+    _bad(workspace, tmp_path, ["clip.mp4", "--set", "tracker.memory=-1"], "tracker.memory")
+
+
+def test_output_folder_not_writable(workspace, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", blocker / "sub", "-q", cwd=workspace)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert "cannot be written" in r.stderr
+
+
+def test_help_and_version(workspace):
+    r = posetrack("--help", cwd=workspace)
+    assert r.returncode == 0
+    for command in ("run", "config", "eval", "track", "weights", "benchmark"):
+        assert command in r.stdout
+    assert posetrack("--version", cwd=workspace).stdout.startswith("posetrack, version")
