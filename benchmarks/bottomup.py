@@ -24,8 +24,9 @@ import torch
 from torch import nn
 
 from posetrack.keypoints import COCO17
-from posetrack.pose.bottomup import AggregatedMaps, BottomUpEstimator
-from posetrack.pose.bottomup_transforms import multi_scale_size
+from posetrack.pose.bottomup import AggregatedMaps, BottomUpEstimator, normalise
+from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale
+from posetrack.pose.grouping import top_k
 from posetrack.pose.config import PoseConfig
 from posetrack.pose.models import build_model, model_spec
 
@@ -106,9 +107,6 @@ def bench_model(name: str, args, device: torch.device) -> dict:
     image = np.random.default_rng(0).integers(0, 255, (args.height, args.width, 3), dtype=np.uint8)
 
     # Forward: the network on exactly the inputs the estimator builds (all scales).
-    from posetrack.pose.bottomup import normalise
-    from posetrack.pose.bottomup_transforms import resize_for_scale
-
     inputs = []
     for s in est.scales:
         resized, _, _ = resize_for_scale(image, est.input_size, s, min(est.scales))
@@ -133,12 +131,14 @@ def bench_model(name: str, args, device: torch.device) -> dict:
 
     w, h = image.shape[1], image.shape[0]
     size, center, scale = multi_scale_size(w, h, est.input_size, 1.0, min(est.scales))
-    grouping, found, fps = {}, {}, {}
+    grouping, nms_topk, found, fps = {}, {}, {}, {}
     for n in args.people:
         heat, tags = planted_maps(n, size, config.flip_test, device)
         maps = AggregatedMaps(heat, tags, center, scale)
         t_group = timed(lambda: est.group(maps), device, args.repeats, 1)
+        t_topk = timed(lambda: top_k(heat, tags, config.max_people, config.nms_kernel), device, args.repeats, 1)
         grouping[str(n)] = round(t_group, 5)
+        nms_topk[str(n)] = round(t_topk, 5)
         found[str(n)] = len(est.group(maps))
         fps[str(n)] = round(1.0 / (t_forward + t_agg + t_group), 3)
     params = sum(p.numel() for p in model.parameters())
@@ -151,6 +151,8 @@ def bench_model(name: str, args, device: torch.device) -> dict:
         "forward_s": round(t_forward, 5),
         "aggregation_s": round(t_agg, 5),
         "grouping_s": grouping,
+        "grouping_nms_topk_s": nms_topk,  # part of grouping_s; the rest is matching + adjust
+
         "people_found": found,
         "images_per_s": fps,
     }

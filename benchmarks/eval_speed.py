@@ -62,18 +62,19 @@ def mot_only(gt_dir: str, pr_dir: str) -> dict:
 
     works = [_prepare(g, p) for g, p in load_pairs(gt_dir, pr_dir)]
     inputs = [[m.mot for m in w.matches[:-1]] for w in works]
+    dense = [[[f.dense(j) for j in range(15)] for f in seq] for seq in inputs]
 
     def ours():
         for seq in inputs:
             accs = [JointAccumulator() for _ in range(15)]
-            for frame in seq:
-                for j, (o, h, d) in enumerate(frame):
-                    accs[j].update(o, h, d)
+            for f in seq:
+                for j, acc in enumerate(accs):
+                    acc.update_pairs(f.n_obj[j], f.n_hyp[j], f.raw[j], f.cands[j], lambda f=f, j=j: f.dense(j))
 
     def theirs():
         mh = mm.metrics.create()
         names = ["num_misses", "num_switches", "num_false_positives", "num_objects", "num_detections"]
-        for seq in inputs:
+        for seq in dense:
             accs = [mm.MOTAccumulator(auto_id=True) for _ in range(15)]
             for frame in seq:
                 for j, (o, h, d) in enumerate(frame):

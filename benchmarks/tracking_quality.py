@@ -94,15 +94,19 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=80)
     ap.add_argument("--people", type=int, default=6)
     ap.add_argument("--miss-rate", type=float, default=0.3)
+    ap.add_argument("--speed", type=float, default=3.0, help="walking speed scale, px/frame")
+    ap.add_argument("--pan", type=float, default=1.5, help="background pan, px/frame")
     ap.add_argument("--flow", default="dis", help="flow for the 'with flow' variants (dis, farneback)")
+    ap.add_argument("--flow-scale", type=float, default=0.5, help="FlowConfig.scale (0.5 is the default)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
     scenes = [crossing_scene(num_frames=args.frames)] + [
-        SyntheticScene.random(seed, num_people=args.people, num_frames=args.frames, pan=(1.5, 0.0))
+        SyntheticScene.random(seed, num_people=args.people, num_frames=args.frames, pan=(args.pan, 0.0),
+                              speed=args.speed)
         for seed in range(args.sequences - 1)
     ]
-    estimator = build_flow(FlowConfig(name=args.flow, scale=0.5))
+    estimator = build_flow(FlowConfig(name=args.flow, scale=args.flow_scale))
     flows = [CachedFlow(estimator, s.images()) for s in scenes]
     t_setup = time.perf_counter() - t0
 
@@ -117,11 +121,13 @@ def main() -> None:
     # one-factor sweeps around the defaults (greedy matching, with flow)
     sweeps = {
         "memory": (1, 3, 5, 10, 30),
-        "similarity_threshold": (0.1, 0.2, 0.3, 0.5, 0.7),
+        "similarity_threshold": (0.1, 0.2, 0.3, 0.5),
         "propagate_max_age": (0, 1, 3, 5, 10),
+        "matching": ("greedy", "hungarian"),
         "propagate_box_expand": (0.0, 0.15, 0.3),
-        "nms_threshold": (0.3, 0.5, 0.7),
+        "nms_threshold": (0.5, 0.6, 0.7),
         "keypoint_threshold": (0.0, 0.3, 0.6),
+        "merge": ("nms", "one-to-one"),
     }
     for key, values in sweeps.items():
         for v in values:
@@ -137,7 +143,7 @@ def main() -> None:
     tracker_ms = 1000 * timed.seconds / len(frames)
     print(json.dumps({
         "sequences": len(scenes), "frames_per_sequence": args.frames, "people": args.people,
-        "miss_rate": args.miss_rate, "flow": args.flow, "gt_poses": variants[next(iter(variants))]["num_objects"],
+        "miss_rate": args.miss_rate, "speed": args.speed, "pan": args.pan, "flow": args.flow, "flow_scale": args.flow_scale, "gt_poses": variants[next(iter(variants))]["num_objects"],
         "setup_seconds": round(t_setup, 2), "tracker_ms_per_frame": round(tracker_ms, 3),
         "total_seconds": round(time.perf_counter() - t0, 2),
         "defaults": {k: v for k, v in vars(base).items()},

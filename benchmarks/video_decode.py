@@ -1,6 +1,7 @@
 """Decode throughput and peak memory of posetrack's video reader (RGB frames out, as the pipeline
-gets them), how fast frames before ``start`` are passed over (decoded, not converted), for 720p and 1080p H.264, and peak RSS for a 1,000- vs a 5,000-frame video (streaming
-decode: memory must not grow with length).
+gets them) for 720p and 1080p H.264; how long reaching ``start`` takes (keyframe jump vs decoding
+every frame before it without RGB conversion); and peak RSS for a 1,000- vs a 5,000-frame video (streaming decode: memory
+must not grow with length).
 
 Test videos are generated once (libx264 ultrafast, moving textured content so the decoder does real
 work) and cached in --cache-dir. Each measurement runs in a fresh subprocess, so its peak RSS
@@ -78,7 +79,7 @@ def measure(path: str, end_frame: int | None) -> dict:
     with open_source(path) as probe:
         fps = probe.fps
     config = VideoConfig(end=(end_frame - 0.5) / fps) if end_frame else VideoConfig()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n, checksum = 0, 0
     with open_source(path, config) as src:
         width, height = src.width, src.height
@@ -86,18 +87,25 @@ def measure(path: str, end_frame: int | None) -> dict:
             checksum += int(frame.image[0, 0, 0])  # touch the pixels
             n += 1
     seconds = time.perf_counter() - t0
-    # Frames before --start are decoded but never converted to RGB: how fast is skipping?
-    t1 = time.perf_counter()
-    with open_source(path, VideoConfig(start=(n - 1.5) / fps)) as src:
-        assert next(src).index == n - 1
-    skip_fps = n / (time.perf_counter() - t1)
+    cpu_ms = 1000 * (time.process_time() - c0) / max(n, 1)  # all threads: steadier on a shared box
+    # Reaching `start` (the last measured frame): by a keyframe jump, and by decoding every frame
+    # before it without converting it to RGB (files without a full index, or seek=False).
+    start = {}
+    for seek in (True, False):
+        t1 = time.perf_counter()
+        with open_source(path, VideoConfig(start=(n - 1.5) / fps, seek=seek)) as src:
+            assert next(src).index == n - 1
+        start[seek] = time.perf_counter() - t1
     return {
         "video": Path(path).name,
         "size": f"{width}x{height}",
         "frames": n,
         "seconds": round(seconds, 3),
         "fps": round(n / seconds, 1),
-        "skip_to_start_fps": round(skip_fps, 1),
+        "cpu_ms_per_frame": round(cpu_ms, 2),
+        "reach_last_frame_by_seek_s": round(start[True], 3),
+        "reach_last_frame_by_decoding_s": round(start[False], 3),
+        "skip_decode_fps": round(n / start[False], 1),
         "peak_rss_mb": round(_vm("VmHWM"), 1),
         "baseline_rss_mb": round(baseline, 1),
         "frame_mb": round(width * height * 3 / 2**20, 2),
@@ -113,7 +121,9 @@ def run_case(path: Path, end_frame: int | None = None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--frames", type=int, default=3000, help="frames of the 720p and 1080p videos")
     parser.add_argument("--long-frames", type=int, default=5000)
     parser.add_argument("--short-frames", type=int, default=1000)

@@ -127,8 +127,7 @@ def load_config(
         data.setdefault("name", path.stem)
         source = str(path)
     for dotted, value in (overrides or {}).items():
-        if value is not None:
-            _apply_override(data, dotted, value)
+        _apply_override(data, dotted, value)
     return from_dict(PipelineConfig, data, source)
 
 

@@ -219,16 +219,19 @@ class OraclePoseEstimator:
 
     Top-down: each box gets the pose of the present person it overlaps best (IoU >= ``min_iou``);
     a person is returned once, for its best box (what OKS-NMS would leave). Visible joints score
-    0.9, occluded / out-of-frame ones 0.05, like a real model's confident and unsure joints.
+    0.9, occluded / out-of-frame ones 0.05 and are placed less precisely (noise of
+    ``hidden_noise`` x the person's box height), like a real model's confident and unsure joints.
+    A box over no one gives no pose (false positives are not modelled).
     """
 
     layout = COCO17
 
     def __init__(self, frames: Sequence[SceneFrame], top_down: bool = True, noise: float = 0.5,
-                 min_iou: float = 0.3, seed: int = 0) -> None:
+                 min_iou: float = 0.3, seed: int = 0, hidden_noise: float = 0.05) -> None:
         self.lookup = _FrameLookup(frames)
         self.needs_boxes = top_down
         self.noise = noise
+        self.hidden_noise = hidden_noise
         self.min_iou = min_iou
         self.rng = np.random.default_rng(seed)
 
@@ -246,7 +249,9 @@ class OraclePoseEstimator:
             people = list(range(len(gt.ids)))
             out_boxes = gt.boxes
         kp = gt.keypoints[people].copy()
-        kp[..., :2] += self.rng.normal(0, self.noise, size=kp[..., :2].shape)
+        heights = (gt.boxes[people, 3] - gt.boxes[people, 1])[:, None, None] if people else np.zeros((0, 1, 1))
+        sigma = np.where(kp[..., 2:] > 0, self.noise, self.hidden_noise * heights)
+        kp[..., :2] += self.rng.normal(0, 1, size=kp[..., :2].shape) * sigma
         kp[..., 2] = np.where(kp[..., 2] > 0, VISIBLE_SCORE, OCCLUDED_SCORE)
         return Poses(kp, out_boxes, kp[..., 2].mean(-1) if len(kp) else np.zeros(0), COCO17)
 

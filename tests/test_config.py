@@ -66,6 +66,11 @@ def test_base_inheritance_and_overrides(tmp_path):
     assert cfg.name == "mine"
 
 
+def test_override_to_null():
+    cfg = load_config("default", {"pose.weights": None, "video.end": None})
+    assert cfg.pose.weights is None and cfg.video.end is None
+
+
 def test_unknown_preset_and_missing_file():
     with pytest.raises(ConfigError, match="unknown config 'nope'"):
         load_config("nope")

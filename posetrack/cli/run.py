@@ -41,7 +41,7 @@ def run(videos, config_name, out_dir, device, render, formats, start, end, strid
     for video in videos:  # fail fast, before any model is loaded
         if not video.exists():
             raise InputError(f"{video}: no such file or folder")
-    overrides = {
+    flags = {
         "device": device,
         "output.render": render,
         "output.formats": [f.strip() for f in formats.split(",") if f.strip()] if formats else None,
@@ -50,8 +50,9 @@ def run(videos, config_name, out_dir, device, render, formats, start, end, strid
         "video.stride": stride,
         "pose.weights": weights,
         "detector.weights": detector_weights,
-        **parse_overrides(sets),
     }
+    overrides = {k: v for k, v in flags.items() if v is not None}  # flags not given keep the config
+    overrides.update(parse_overrides(sets))
     config = load_config(config_name, overrides)
     preflight(config, list(videos), out_dir, overwrite)
     pipeline = Pipeline.from_config(config)

@@ -72,8 +72,81 @@ class JointAccumulator:
         self.matched_hyps: set[int] = set()
         self.counts = MotCounts()
 
-    def update(self, oids: np.ndarray, hids: np.ndarray, dists: np.ndarray) -> None:
+    def update(self, oids, hids, dists) -> None:
         """One frame: ``dists`` is (objects, hypotheses), NaN where a pair may not match."""
+        oids, hids = np.asarray(oids), np.asarray(hids)
+        d = np.asarray(dists, dtype=np.float64).reshape(len(oids), len(hids))
+        if len(set(oids.tolist())) < len(oids) or len(set(hids.tolist())) < len(hids):
+            self._update_dense(oids, hids, d)
+            return
+        finite = np.isfinite(d)
+        i, j = np.nonzero(finite)
+        cands = list(zip(oids[i].tolist(), hids[j].tolist(), d[i, j].tolist()))
+        self.update_pairs(len(oids), len(hids), float(d[finite].sum()), cands, lambda: (oids, hids, d))
+
+    def update_pairs(self, n_obj: int, n_hyp: int, raw_sum: float, cands: list, dense) -> None:
+        """One frame given only its matchable pairs (ids unique within the frame).
+
+        ``cands``: (object id, hypothesis id, distance) for every finite distance, objects in
+        frame order; ``raw_sum`` their distance sum; ``dense()`` returns the full (object ids,
+        hypothesis ids, distances) for the rare frames that need a real assignment.
+        """
+        c = self.counts
+        c.objects += n_obj
+        if not cands:
+            c.misses += n_obj
+            c.false_positives += n_hyp
+            return
+        c.sum_d += raw_sum  # RAW events, one per finite distance
+        pair = self.pair
+        done_o: set = set()
+        done_h: set = set()
+        # 1. keep the previous pairing of an object when its hypothesis is here and still close
+        if pair:
+            for o, h, dij in cands:
+                if pair.get(o) == h and o not in done_o and h not in done_h:
+                    done_o.add(o)
+                    done_h.add(h)
+                    c.matches += 1
+                    c.sum_d += dij
+                    self.matched_objects.add(o)
+                    self.matched_hyps.add(h)
+        rest = [t for t in cands if t[0] not in done_o and t[1] not in done_h] if done_o else cands
+        # 2. optimal assignment of the rest: forced when no object or hypothesis has two options
+        if rest:
+            os_ = {t[0] for t in rest}
+            hs_ = {t[1] for t in rest}
+            if len(os_) == len(rest) and len(hs_) == len(rest):
+                pairs = rest
+            else:
+                oids, hids, d = dense()
+                valid = np.isfinite(d)
+                if done_o:
+                    valid &= ~np.isin(oids, list(done_o))[:, None] & ~np.isin(hids, list(done_h))[None, :]
+                rows, cols = _assign(d, valid)
+                pairs = [(oids[r].item(), hids[k].item(), float(d[r, k])) for r, k in zip(rows, cols)]
+            for o, h, dij in pairs:
+                if o in pair and pair[o] != h:
+                    c.switches += 1
+                    if h not in self.matched_hyps:
+                        c.sum_d += dij  # ASCEND row
+                else:
+                    c.matches += 1
+                if h in self.owner and self.owner[h] != o:
+                    if o not in self.matched_objects:
+                        c.sum_d += dij  # MIGRATE row
+                    c.sum_d += dij  # TRANSFER row
+                c.sum_d += dij  # the MATCH / SWITCH row itself
+                self.matched_hyps.add(h)
+                self.matched_objects.add(o)
+                done_o.add(o)
+                pair[o] = h
+                self.owner[h] = o
+        c.misses += n_obj - len(done_o)
+        c.false_positives += n_hyp - len(done_o)
+
+    def _update_dense(self, oids: np.ndarray, hids: np.ndarray, dists: np.ndarray) -> None:
+        """motmetrics' algorithm on the full matrix; handles repeated ids within a frame."""
         c = self.counts
         no, nh = len(oids), len(hids)
         c.objects += no

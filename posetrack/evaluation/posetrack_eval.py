@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -101,6 +102,8 @@ def remove_ignored(gt: People, pr: People, polygons: list[np.ndarray]) -> tuple[
     """
     pg, pp = _all_points(gt), _all_points(pr)
     inside = _inside_any(np.concatenate([pg, pp]), polygons)
+    if not inside.any() and gt.present.any(axis=1).all() and pr.present.any(axis=1).all():
+        return gt, pr  # nothing ignored and nobody empty: the common case
     return _drop_inside(gt, inside[: len(pg)]), _drop_inside(pr, inside[len(pg):])
 
 
@@ -116,11 +119,38 @@ class FrameMatch:
     labels: np.ndarray  # (P, 15) bool: true positive
     has_pr: np.ndarray  # (P, 15) bool: joint predicted (only these enter AP)
     n_gt: np.ndarray  # (15,) annotated GT joints
-    # per joint: (GT track ids, predicted track ids, distance matrix GT x pred, NaN = no match)
-    mot: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    mot: MotFrame
 
 
-_FAKE = (np.zeros(1, np.int64), np.zeros(1, np.int64), np.full((1, 1), np.nan))
+@dataclass
+class MotFrame:
+    """The MOT input of one frame for all 15 joints, kept sparse: per joint the numbers of objects
+    (GT people with the joint) and hypotheses (predicted people with it) and the pairs that may
+    match, with the dense matrices rebuilt only when an assignment is really needed."""
+
+    n_obj: list[int]
+    n_hyp: list[int]
+    raw: list[float]  # per joint: sum of the matchable pairs' distances
+    cands: list[list[tuple[int, int, float]]]  # per joint: (GT id, predicted id, distance), GT-major
+    gt_ids: np.ndarray
+    pr_ids: np.ndarray
+    has_gt: np.ndarray
+    has_pr: np.ndarray
+    dist: np.ndarray | None  # (P, G, 15) distances where matched, NaN elsewhere
+    unique_ids: bool
+
+    def dense(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(GT ids, predicted ids, distances) of joint ``j``: motmetrics' update arguments."""
+        if self.dist is None:  # an empty side: one object and one hypothesis that cannot match
+            return np.zeros(1, np.int64), np.zeros(1, np.int64), np.full((1, 1), np.nan)
+        gj, pj = self.has_gt[:, j], self.has_pr[:, j]
+        return self.gt_ids[gj], self.pr_ids[pj], self.dist[:, :, j][pj][:, gj].T
+
+
+_NO_CANDS: list = [[] for _ in range(NUM_JOINTS)]
+_FAKE = MotFrame([1] * NUM_JOINTS, [1] * NUM_JOINTS, [0.0] * NUM_JOINTS, _NO_CANDS,
+                 np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, NUM_JOINTS), bool),
+                 np.zeros((0, NUM_JOINTS), bool), None, True)  # fmt: skip
 
 
 def head_sizes(head: np.ndarray) -> np.ndarray:
@@ -131,40 +161,91 @@ def head_sizes(head: np.ndarray) -> np.ndarray:
 
 def match_frame(gt: People, pr: People) -> FrameMatch:
     """PCKh distances, poseval's greedy person assignment and the per-joint MOT input of a frame."""
-    has_gt, has_pr = gt.present, pr.present
-    n_gt = has_gt.sum(axis=0)
-    P, G = len(pr), len(gt)
-    if P == 0 or G == 0:
-        # poseval: with no GT every prediction is a false positive; with an empty side the MOT
-        # input of every joint is one GT object and one hypothesis, both id 0, that cannot match.
-        return FrameMatch(pr.scores, np.zeros((P, NUM_JOINTS), bool), has_pr, n_gt, [_FAKE] * NUM_JOINTS)
-    diff = pr.xy[:, None, :, :] - gt.xy[None, :, :, :]  # (P, G, 15, 2)
+    return match_frames([(gt, pr)])[0]
+
+
+CHUNK = 32  # frames matched together (bounded memory: CHUNK x P x G x 15 distances)
+
+
+def match_frames(pairs: list[tuple[People, People]]) -> list[FrameMatch]:
+    """:func:`match_frame` for many frames at once, vectorised across frames (people padded)."""
+    out: list[FrameMatch | None] = [None] * len(pairs)
+    full = []
+    for f, (gt, pr) in enumerate(pairs):
+        if len(gt) == 0 or len(pr) == 0:
+            # poseval: with no GT every prediction is a false positive; with an empty side the MOT
+            # input of every joint is one GT object and one hypothesis, both id 0, that cannot match.
+            labels = np.zeros((len(pr), NUM_JOINTS), bool)
+            out[f] = FrameMatch(pr.scores, labels, pr.present, gt.present.sum(axis=0), _FAKE)
+        else:
+            full.append(f)
+    for c in range(0, len(full), CHUNK):
+        idx = full[c: c + CHUNK]
+        for f, m in zip(idx, _match_chunk([pairs[f] for f in idx])):
+            out[f] = m
+    return out  # type: ignore[return-value]
+
+
+def _match_chunk(pairs: list[tuple[People, People]]) -> list[FrameMatch]:
+    n = len(pairs)
+    Ps = [len(pr) for _, pr in pairs]
+    Gs = [len(gt) for gt, _ in pairs]
+    Pm, Gm = max(Ps), max(Gs)
+    pxy = np.zeros((n, Pm, NUM_JOINTS, 2))
+    gxy = np.zeros((n, Gm, NUM_JOINTS, 2))
+    phas = np.zeros((n, Pm, NUM_JOINTS), bool)
+    ghas = np.zeros((n, Gm, NUM_JOINTS), bool)
+    ghead = np.ones((n, Gm))
+    for f, (gt, pr) in enumerate(pairs):
+        pxy[f, : Ps[f]] = pr.xy
+        phas[f, : Ps[f]] = pr.present
+        gxy[f, : Gs[f]] = gt.xy
+        ghas[f, : Gs[f]] = gt.present
+        ghead[f, : Gs[f]] = head_sizes(gt.head)
+    diff = pxy[:, :, None] - gxy[:, None]  # (n, P, G, 15, 2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        dist = np.sqrt((diff * diff).sum(-1)) / head_sizes(gt.head)[None, :, None]
-    both = has_pr[:, None, :] & has_gt[None, :, :]
+        dist = np.sqrt((diff * diff).sum(-1)) / ghead[:, None, :, None]
+    both = phas[:, :, None, :] & ghas[:, None, :, :]
     dist = np.where(both, dist, np.inf)
     match = dist <= DIST_THRESHOLD  # NaN (zero head size, 0/0) never matches
-    n_gtp = has_gt.sum(axis=1)
-    pck = match.sum(axis=2).astype(np.float64)
-    pos = n_gtp > 0
-    pck[:, pos] = pck[:, pos] / n_gtp[pos]
+    n_gtp = ghas.sum(axis=2)  # (n, G)
+    pck = match.sum(axis=3).astype(np.float64)  # (n, P, G)
+    np.divide(pck, n_gtp[:, None, :], out=pck, where=n_gtp[:, None, :] > 0)
     # each prediction keeps only its best GT; each GT then takes its best remaining prediction
-    best_gt = np.argmax(pck, axis=1)
+    best_gt = np.argmax(pck, axis=2)
+    fi, pi = np.meshgrid(np.arange(n), np.arange(Pm), indexing="ij")
     kept = np.zeros_like(pck)
-    rows = np.arange(P)
-    kept[rows, best_gt] = pck[rows, best_gt]
-    pr_of_gt = np.argmax(kept, axis=0)
-    pr_of_gt[kept.max(axis=0) == 0] = -1
-    labels = np.zeros((P, NUM_JOINTS), bool)
-    g_idx = np.nonzero(pr_of_gt >= 0)[0]
-    labels[pr_of_gt[g_idx]] = match[pr_of_gt[g_idx], g_idx, :]
-    mot = []
-    gtid, prid = gt.track_ids, pr.track_ids
-    mot_d = np.where(match, dist, np.nan).transpose(2, 1, 0)  # (15, G, P)
-    for j in range(NUM_JOINTS):
-        gj, pj = has_gt[:, j], has_pr[:, j]
-        mot.append((gtid[gj], prid[pj], mot_d[j][gj][:, pj]))
-    return FrameMatch(pr.scores, labels, has_pr, n_gt, mot)
+    kept[fi, pi, best_gt] = pck[fi, pi, best_gt]
+    pr_of_gt = np.argmax(kept, axis=1)  # (n, G)
+    pr_of_gt[kept.max(axis=1) == 0] = -1
+    labels = np.zeros((n, Pm, NUM_JOINTS), bool)
+    mf, mg = np.nonzero(pr_of_gt >= 0)
+    mp = pr_of_gt[mf, mg]
+    labels[mf, mp] = match[mf, mp, mg]
+    # MOT input: every matchable pair, ordered by frame, joint, GT, prediction
+    mot_d = np.where(match, dist, np.nan)
+    ff, jj, gg, pp = np.nonzero(match.transpose(0, 3, 2, 1))
+    dd = dist[ff, pp, gg, jj]
+    key = ff * NUM_JOINTS + jj
+    bounds = np.searchsorted(key, np.arange(n * NUM_JOINTS + 1)).tolist()
+    gid = np.zeros((n, Gm), np.int64)
+    pid = np.zeros((n, Pm), np.int64)
+    for f, (gt, pr) in enumerate(pairs):
+        gid[f, : Gs[f]] = gt.track_ids
+        pid[f, : Ps[f]] = pr.track_ids
+    cand_all = list(zip(gid[ff, gg].tolist(), pid[ff, pp].tolist(), dd.tolist()))
+    raw = np.bincount(key, weights=dd, minlength=n * NUM_JOINTS).reshape(n, NUM_JOINTS).tolist()
+    n_obj = ghas.sum(axis=1)
+    n_hyp = phas.sum(axis=1).tolist()
+    out = []
+    for f, (gt, pr) in enumerate(pairs):
+        b = bounds[f * NUM_JOINTS: (f + 1) * NUM_JOINTS + 1]
+        cands = [cand_all[b[j]: b[j + 1]] for j in range(NUM_JOINTS)]
+        unique = len(set(gt.track_ids.tolist())) == Gs[f] and len(set(pr.track_ids.tolist())) == Ps[f]
+        mot = MotFrame(n_obj[f].tolist(), n_hyp[f], raw[f], cands, gt.track_ids, pr.track_ids, gt.present,
+                       pr.present, mot_d[f, : Ps[f], : Gs[f]], unique)  # fmt: skip
+        out.append(FrameMatch(pr.scores, labels[f, : Ps[f]], pr.present, n_obj[f], mot))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -319,15 +400,15 @@ class _SeqWork:
 
 
 def _prepare(gt: SequenceAnno, pr: SequenceAnno) -> _SeqWork:
-    matches = []
+    pairs = []
     for g, p in zip(gt.frames, pr.frames):
         if not g.labeled:
             continue
         gp, pp = g.people, p.people
         if g.has_ignore:
             gp, pp = remove_ignored(gp, pp, g.ignore)
-        matches.append(match_frame(gp, pp))
-    return _SeqWork(gt.name, matches)
+        pairs.append((gp, pp))
+    return _SeqWork(gt.name, match_frames(pairs))
 
 
 def _ap_from(matches: list[FrameMatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -351,8 +432,12 @@ def _mot_counts(work: _SeqWork) -> list[MotCounts]:
             "of MOT (and then fails), so the sequence adds nothing to MOT", work.name
         )
     for m in work.matches[:-1]:  # poseval leaves the last labeled frame out of MOT
-        for j, (oids, hids, d) in enumerate(m.mot):
-            accs[j].update(oids, hids, d)
+        f = m.mot
+        for j, acc in enumerate(accs):
+            if f.unique_ids:
+                acc.update_pairs(f.n_obj[j], f.n_hyp[j], f.raw[j], f.cands[j], partial(f.dense, j))
+            else:
+                acc.update(*f.dense(j))
     return [a.counts for a in accs]
 
 

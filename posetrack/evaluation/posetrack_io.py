@@ -131,9 +131,11 @@ def _track_id(value, where: str) -> int:
 def _polygon(xs, ys, where: str) -> np.ndarray:
     if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):
         raise FormatError(f"{where}: x and y lists of different length")
-    pts = np.array(
-        [[_number(x, where), _number(y, where)] for x, y in zip(xs, ys)], dtype=np.float64
-    ).reshape(-1, 2)
+    ax, ay = np.array(xs), np.array(ys)
+    if ax.dtype.kind not in "iuf" or ay.dtype.kind not in "iuf" or ax.ndim != 1 or ay.ndim != 1:
+        for v in xs + ys:
+            _number(v, where)
+    pts = np.stack([ax.astype(np.float64), ay.astype(np.float64)], axis=1).reshape(-1, 2)
     if 0 < len(pts) < 3:
         log.warning("%s: ignore region with %d points is not a polygon; it ignores nothing", where, len(pts))
     return pts
@@ -194,18 +196,33 @@ def _video_id(file_name: str) -> str:
     return os.path.basename(os.path.dirname(file_name)).split("_")[0]
 
 
-def _numeric_rows(rows: list, path: str, field_name: str, indices: list[int]) -> np.ndarray:
-    """Stack equal-length lists of numbers into a float64 array; name the first bad value."""
+def _numeric_rows(rows: list, path: str, field_name: str, indices: list[int], width: int, exact: bool) -> np.ndarray:
+    """Stack lists of numbers into a float64 (rows, width) array; name the first bad one.
+
+    ``exact``: every row has exactly ``width`` values, else at least ``width`` (extra ignored).
+    """
+    arr = None
     try:
-        arr = np.array(rows, dtype=object if not rows else None)
-    except ValueError:
-        arr = None
-    if arr is not None and arr.ndim == 2 and arr.dtype.kind in "iuf":
-        return arr.astype(np.float64)
+        arr = np.array(rows)
+    except (ValueError, TypeError):
+        pass
+    if (
+        arr is not None and arr.ndim == 2 and arr.dtype.kind in "iuf"
+        and (arr.shape[1] == width or (not exact and arr.shape[1] > width))
+    ):  # fmt: skip
+        return arr[:, :width].astype(np.float64)
     for ai, row in zip(indices, rows):
+        where = f"{path}: annotations[{ai}].{field_name}"
+        if not isinstance(row, list):
+            raise FormatError(f"{where}: expected a list")
+        if len(row) != width and (exact or len(row) < width):
+            raise FormatError(f"{where}: {len(row)} values, expected {width}")
         for v in row:
-            _number(v, f"{path}: annotations[{ai}].{field_name}")
+            _number(v, where)
     raise FormatError(f"{path}: annotations: malformed {field_name}")  # pragma: no cover
+
+
+_NAN4 = [math.nan] * 4
 
 
 def _read_2018(data: dict, path: str, is_gt: bool) -> list[FrameAnno]:
@@ -218,46 +235,47 @@ def _read_2018(data: dict, path: str, is_gt: bool) -> list[FrameAnno]:
     dst = np.array([idx for idx in table if idx is not None])
     images = data["images"]
 
-    # every annotation at once: track ids, keypoints, scores, head boxes
+    # every annotation at once: track ids, keypoints, scores, head boxes (checked as arrays)
     anns = data["annotations"]
+    n = len(anns)
     image_of, tids, kps, scores, heads = [], [], [], [], []
-    has_scores = np.zeros(len(anns), bool)
+    has_scores = np.zeros(n, bool)
+    has_head = np.zeros(n, bool)
     for ai, ann in enumerate(anns):
-        aw = f"{path}: annotations[{ai}]"
-        if not isinstance(ann, dict) or "image_id" not in ann:
-            raise FormatError(f"{aw}.image_id missing")
+        if not isinstance(ann, dict):
+            raise FormatError(f"{path}: annotations[{ai}]: expected an object")
+        for key in ("image_id", "track_id", "keypoints"):
+            if key not in ann:
+                raise FormatError(f"{path}: annotations[{ai}].{key} missing")
         image_of.append(ann["image_id"])
-        if "track_id" not in ann:
-            raise FormatError(f"{aw}.track_id missing")
-        tids.append(_track_id(ann["track_id"], f"{aw}.track_id"))
-        kp = ann.get("keypoints")
-        if not isinstance(kp, list) or len(kp) != 3 * k:
-            raise FormatError(f"{aw}.keypoints: expected {3 * k} numbers (3 per keypoint)")
-        kps.append(kp)
+        tids.append(ann["track_id"])
+        kps.append(ann["keypoints"])
         sc = ann.get("scores")
-        if sc is not None and not isinstance(sc, list):
-            raise FormatError(f"{aw}.scores: expected a list")
         if sc:  # poseval uses scores only when the list is non-empty
-            if len(sc) < k:
-                raise FormatError(f"{aw}.scores: {len(sc)} scores for {k} keypoints")
-            scores.append(sc[:k])
+            scores.append(sc)
             has_scores[ai] = True
         hb = ann.get("bbox_head")
-        if hb is None:
-            heads.append((math.nan,) * 4)
-        else:
-            if not isinstance(hb, list) or len(hb) != 4:
-                raise FormatError(f"{aw}.bbox_head: expected [x, y, w, h]")
-            x, y, w, h = (_number(v, f"{aw}.bbox_head") for v in hb)
-            heads.append((x, y, x + w, y + h))
-    n = len(anns)
-    kp_all = _numeric_rows(kps, path, "keypoints", list(range(n))).reshape(n, k, 3) if n else np.zeros((0, k, 3))
+        if hb is not None:
+            heads.append(hb)
+            has_head[ai] = True
+    tid_all = np.array(tids) if n else np.zeros(0, np.int64)
+    if n and (tid_all.dtype.kind not in "iu" or tid_all.ndim != 1 or tid_all.max() >= MAX_TRACK_ID):
+        tid_all = np.array([_track_id(t, f"{path}: annotations[{ai}].track_id") for ai, t in enumerate(tids)])
+    tid_all = tid_all.astype(np.int64)
+    kp_all = (
+        _numeric_rows(kps, path, "keypoints", list(range(n)), 3 * k, True).reshape(n, k, 3)
+        if n else np.zeros((0, k, 3))
+    )  # fmt: skip
     sc_all = np.full((n, k), MIN_SCORE)
     if has_scores.any():
-        sc_all[has_scores] = _numeric_rows(scores, path, "scores", np.nonzero(has_scores)[0].tolist())
+        sc_all[has_scores] = _numeric_rows(scores, path, "scores", np.nonzero(has_scores)[0].tolist(), k, False)
     if not is_gt and n and not has_scores.all():
         log.warning("%s: annotations[%d]: keypoint scores missing; using %g as poseval does",
                     path, int(np.argmin(has_scores)), MIN_SCORE)  # fmt: skip
+    head_all = np.full((n, 4), np.nan)
+    if has_head.any():
+        hb = _numeric_rows(heads, path, "bbox_head", np.nonzero(has_head)[0].tolist(), 4, True)
+        head_all[has_head] = np.stack([hb[:, 0], hb[:, 1], hb[:, 0] + hb[:, 2], hb[:, 1] + hb[:, 3]], axis=1)
     absent = (kp_all == 0).all(axis=2)  # the 2018 format's "not annotated" is exactly (0, 0, 0)
     xy_all = np.zeros((n, NUM_JOINTS, 2))
     present_all = np.zeros((n, NUM_JOINTS), bool)
@@ -265,8 +283,6 @@ def _read_2018(data: dict, path: str, is_gt: bool) -> list[FrameAnno]:
     xy_all[:, dst] = kp_all[:, src, :2]
     present_all[:, dst] = ~absent[:, src]
     scores_eval[:, dst] = sc_all[:, src]
-    head_all = np.array(heads, np.float64).reshape(n, 4)
-    tid_all = np.array(tids, np.int64)
     if is_gt and n:
         bad = present_all.any(axis=1) & np.isnan(head_all[:, 0])
         if bad.any():
@@ -304,9 +320,11 @@ def _read_2018(data: dict, path: str, is_gt: bool) -> list[FrameAnno]:
             ]
             has_ignore = len(ignore) > 0
         sel = by_image.get(img["id"], [])
+        if sel and sel[-1] - sel[0] == len(sel) - 1:
+            sel = slice(sel[0], sel[-1] + 1)  # the usual case: an image's annotations are adjacent
         people = People(
             xy_all[sel], present_all[sel], scores_eval[sel], tid_all[sel], head_all[sel],
-            [_NO_EXTRA] * len(sel),
+            [_NO_EXTRA] * len(tid_all[sel]),
         )  # fmt: skip
         frames.append(FrameAnno(name, people, len(sel) > 0, ignore, has_ignore))
     if other_videos:
@@ -452,11 +470,11 @@ def check_pair(gt: SequenceAnno, pr: SequenceAnno) -> None:
         )
     warned_gt = warned_names = False
     for fi, (g, p) in enumerate(zip(gt.frames, pr.frames)):
-        ids = p.people.track_ids
-        if len(ids) != len(np.unique(ids)):
+        ids = p.people.track_ids.tolist()
+        if len(ids) != len(set(ids)):
             raise FormatError(f"{pr.path}: frame {fi} ({p.name or 'unnamed'}): duplicate track_id in one frame")
-        gids = g.people.track_ids
-        if len(gids) != len(np.unique(gids)) and not warned_gt:
+        gids = g.people.track_ids.tolist()
+        if len(gids) != len(set(gids)) and not warned_gt:
             log.warning("%s: frame %d: duplicate track_id in the ground truth", gt.path, fi)
             warned_gt = True
         if not warned_names and g.name and p.name and os.path.basename(g.name) != os.path.basename(p.name):

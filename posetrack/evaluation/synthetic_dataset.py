@@ -139,6 +139,10 @@ def generate_sequences(
     return seqs
 
 
+def _xywh(box: np.ndarray) -> list[float]:
+    return [round(float(v), 3) for v in (box[0], box[1], box[2] - box[0], box[3] - box[1])]
+
+
 def to_posetrack18(seq: SyntheticSequence) -> dict:
     """The PoseTrack 2018 annotation file content of one sequence."""
     images, anns = [], []
@@ -164,8 +168,8 @@ def to_posetrack18(seq: SyntheticSequence) -> dict:
                     "category_id": 1,
                     "track_id": p.track_id,
                     "keypoints": [round(float(v), 2) for v in p.keypoints.reshape(-1)],
-                    "bbox": [round(float(v), 3) for v in (p.box[0], p.box[1], p.box[2] - p.box[0], p.box[3] - p.box[1])],
-                    "bbox_head": [round(float(v), 3) for v in (p.head[0], p.head[1], p.head[2] - p.head[0], p.head[3] - p.head[1])],
+                    "bbox": _xywh(p.box),
+                    "bbox_head": _xywh(p.head),
                 }
             )
     cat = {
@@ -270,7 +274,10 @@ def make_predictions(
             scores = np.where(ok, np.clip(1.0 - err + rng.normal(0, 0.1, len(kp)), 0.01, 1.0), 0.0)
             people.append((id_map.get(ann["track_id"], ann["track_id"]), kp, scores))
         if frame and rng.random() < p_false_person:
-            tid, kp, scores = people[0] if people else (0, np.asarray(frame[0]["keypoints"], float).reshape(-1, 3), np.full(17, 0.5))
+            if people:
+                _, kp, scores = people[0]
+            else:
+                kp, scores = np.asarray(frame[0]["keypoints"], float).reshape(-1, 3), np.full(17, 0.5)
             fake = kp.copy()
             fake[(fake != 0).any(1), :2] += rng.normal(0, 15, 2)
             people.append((9000 + len(out) % 900, fake, scores * 0.5))

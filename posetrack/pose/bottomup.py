@@ -183,8 +183,14 @@ class BottomUpEstimator:
             keypoints = coco_to_posetrack(keypoints)
         return Poses(keypoints, boxes, scores, self.layout)
 
-    def estimate(self, image: np.ndarray, boxes: Detections | None = None) -> Poses:
-        """Poses in an RGB uint8 HxWx3 image; boxes are ignored (bottom-up needs none)."""
+    def estimate(self, image: np.ndarray | torch.Tensor, boxes: Detections | None = None) -> Poses:
+        """Poses in an RGB uint8 HxWx3 image; boxes are ignored (bottom-up needs none).
+
+        A tensor frame (e.g. kept on the GPU by the pipeline) is brought to the CPU first: the
+        official resize is OpenCV's warp, which the maps must match bit for bit.
+        """
+        if isinstance(image, torch.Tensor):
+            image = image.detach().cpu().numpy()
         return self.group(self.aggregate(image))
 
 
@@ -205,19 +211,9 @@ def keypoint_boxes(keypoints: np.ndarray) -> np.ndarray:
     if len(keypoints) == 0:
         return np.zeros((0, 4), np.float32)
     seen = keypoints[:, :, 2] > 0
-    xs = np.where(seen, keypoints[:, :, 0], np.nan)
-    ys = np.where(seen, keypoints[:, :, 1], np.nan)
-    with np.errstate(all="ignore"), _quiet_nan():
-        boxes = np.stack(
-            (np.nanmin(xs, 1), np.nanmin(ys, 1), np.nanmax(xs, 1), np.nanmax(ys, 1)), axis=1
-        )
-    return np.nan_to_num(boxes, nan=0.0).astype(np.float32)
-
-
-@contextlib.contextmanager
-def _quiet_nan():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
+    xy = keypoints[:, :, :2]
+    lo = np.where(seen[..., None], xy, np.inf).min(axis=1)
+    hi = np.where(seen[..., None], xy, -np.inf).max(axis=1)
+    boxes = np.concatenate((lo, hi), axis=1)
+    boxes[~seen.any(axis=1)] = 0.0
+    return boxes.astype(np.float32)

@@ -58,27 +58,22 @@ def quarter_offset(heatmaps: np.ndarray, coords: np.ndarray) -> np.ndarray:
     return coords
 
 
-def _blur_matrix(size: int, kernel: int) -> np.ndarray:
-    """Banded (size, size) matrix of the 1-D Gaussian of cv2.GaussianBlur(ksize=kernel, sigma=0)."""
-    g = cv2.getGaussianKernel(kernel, 0, ktype=cv2.CV_64F)[:, 0]
-    r = (kernel - 1) // 2
-    i = np.arange(size)
-    offset = i[None, :] - i[:, None]  # column - row
-    band = np.abs(offset) <= r
-    return np.where(band, g[np.clip(offset + r, 0, kernel - 1)], 0.0)
-
-
 def modulate(heatmaps: np.ndarray, kernel: int = 11) -> np.ndarray:
     """DARK distribution modulation: zero-padded Gaussian blur, rescaled to each map's peak.
 
-    Equivalent to the official per-map ``cv2.GaussianBlur`` of the map padded by (kernel-1)/2
-    zeros (separable, as OpenCV computes it), done for all maps as two matrix products.
+    The official code blurs each map, padded by (kernel - 1) / 2 zeros, with
+    ``cv2.GaussianBlur(ksize=kernel, sigma=0)`` in float64. Here all maps, each with that zero
+    border, are stacked into one tall float64 image and blurred by a single call: the borders keep
+    the maps apart, so every map gets exactly the official result.
     """
     hm = np.asarray(heatmaps, dtype=np.float32)
-    _, _, h, w = hm.shape
-    by = _blur_matrix(h, kernel)
-    bx = _blur_matrix(w, kernel)
-    blurred = (by @ hm.astype(np.float64) @ bx.T).astype(np.float32)  # stored as float32, as official
+    n, k, h, w = hm.shape
+    b = (kernel - 1) // 2
+    mosaic = np.zeros((n * k, h + 2 * b, w + 2 * b), np.float64)
+    mosaic[:, b : b + h, b : b + w] = hm.reshape(n * k, h, w)
+    blurred = cv2.GaussianBlur(mosaic.reshape(n * k * (h + 2 * b), w + 2 * b), (kernel, kernel), 0)
+    blurred = blurred.reshape(n * k, h + 2 * b, w + 2 * b)[:, b : b + h, b : b + w]
+    blurred = blurred.reshape(n, k, h, w).astype(np.float32)  # stored as float32, as official
     origin_max = hm.max(axis=(2, 3), keepdims=True)
     new_max = blurred.max(axis=(2, 3), keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):

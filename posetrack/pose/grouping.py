@@ -46,10 +46,6 @@ class GroupingParams:
     # "scipy": linear_sum_assignment, same optimal cost but may pick another optimum on ties.
     assignment: Literal["munkres", "scipy"] = "munkres"
 
-    @property
-    def nms_padding(self) -> int:
-        return self.nms_kernel // 2
-
 
 def joint_order(num_joints: int) -> tuple[int, ...]:
     """The official visiting order for 17 joints, otherwise index order."""

@@ -14,12 +14,15 @@ stored box; :func:`xywh_to_center_scale` takes the xywh values directly for exac
 
 Two crop implementations give the same pixels: :func:`crop_cv2` (``cv2.warpAffine``, INTER_LINEAR,
 constant 0 border, as the official code) for numpy frames, and :func:`crop_torch` for frames that are
-already torch tensors (CUDA). The torch version reproduces the arithmetic of OpenCV >= 4.11's
-warpAffine for 8-bit images (float32 source coordinates computed as ``fma(x, m0, m1 * y + m2)``,
-float32 bilinear weights, round to nearest even); tests measure the pixel difference.
+already torch tensors (CUDA). The torch version reproduces the 8-bit arithmetic of the installed
+OpenCV: the classic fixed point of OpenCV <= 4.x (source coordinates rounded to 1/32 pixel, integer
+weights in 1/32768, round half up), or OpenCV 5's float path (float32 coordinates computed as
+``fma(x, m0, m1 * y + m2)``, float32 weights, round half to even); tests measure the difference.
 """
 
 from __future__ import annotations
+
+import functools
 
 import cv2
 import numpy as np
@@ -132,46 +135,112 @@ def _invert_affine(m: np.ndarray) -> np.ndarray:
     return np.stack([np.stack([a11, a12, b1], 1), np.stack([a21, a22, b2], 1)], 1)
 
 
-def crop_torch(image: torch.Tensor, matrices: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+def _source_coords_fixed(inv: torch.Tensor, w: int, h: int):
+    """OpenCV's classic fixed-point source coordinates (AB_BITS = 10, INTER_BITS = 5).
+
+    Returns integer pixel (x0, y0) and 1/32 fractions (fx, fy), each (n, h, w) int64.
+    """
+    dev = inv.device
+    xs = torch.arange(w, device=dev, dtype=torch.float64)
+    ys = torch.arange(h, device=dev, dtype=torch.float64)
+    m = inv.view(-1, 2, 3, 1, 1)
+    # X0 = round((M1 * y + M2) * 1024) + 16 per row, adelta = round(M0 * x * 1024) per column
+    row = torch.round((m[:, :, 1] * ys.view(1, 1, h, 1) + m[:, :, 2]) * 1024.0).long() + 16
+    col = torch.round(m[:, :, 0] * xs.view(1, 1, 1, w) * 1024.0).long()
+    xy = torch.bitwise_right_shift(row + col, 5)  # (n, 2, h, w) in 1/32 pixels
+    whole = torch.bitwise_right_shift(xy, 5)
+    frac = torch.bitwise_and(xy, 31)
+    return whole[:, 0], whole[:, 1], frac[:, 0], frac[:, 1]
+
+
+def _gather_taps(image: torch.Tensor, x0: torch.Tensor, y0: torch.Tensor) -> list[torch.Tensor]:
+    """The 2x2 neighbours (int32, (..., ch)) of each (x0, y0), zero outside the image.
+
+    The frame is padded with zeros (2 pixels before, 3 after; BORDER_CONSTANT 0) and the
+    coordinates clamped into the padding, so every tap is a plain gather; the channels are packed
+    into one int32 per pixel so each tap is a single 1-D gather.
+    """
+    hgt, wid, ch = image.shape
+    padded = torch.nn.functional.pad(image.permute(2, 0, 1), (2, 3, 2, 3)).to(torch.int32)
+    packed = padded[0]
+    for c in range(1, ch):
+        packed = packed | (padded[c] << (8 * c))
+    packed = packed.reshape(-1)
+    pw = wid + 5
+    xi = x0.clamp(-2, wid + 1).add_(2)
+    yi = y0.clamp(-2, hgt + 1).add_(2)
+    i00 = yi * pw + xi
+    shifts = torch.arange(0, 8 * ch, 8, device=image.device, dtype=torch.int32)
+    taps = []
+    for off in (0, 1, pw, pw + 1):
+        v = torch.take(packed, i00 + off).unsqueeze(-1)
+        taps.append((v >> shifts) & 255)
+    return taps
+
+
+@functools.lru_cache(maxsize=1)
+def opencv_warp_arithmetic() -> str:
+    """Which arithmetic the installed cv2.warpAffine uses for 8-bit INTER_LINEAR.
+
+    OpenCV 4.x (and the official HRNet environment) uses fixed point: coordinates rounded to
+    1/32 pixel and 15-bit integer weights ("fixed"); OpenCV 5 uses float32 coordinates and weights
+    ("float"). Decided once by warping a probe image both ways.
+    """
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (37, 41, 3), dtype=np.uint8)
+    m = np.array([[[0.731, 0.0, 3.37], [0.0, 0.731, -2.91]], [[2.13, 0.0, -20.3], [0.0, 2.13, -11.7]],
+                  [[0.139, 0.0, 1.9], [0.0, 0.139, 2.3]]])
+    ref = crop_cv2(img, m, (24, 32))
+    timg = torch.from_numpy(img)
+    diffs = {}
+    for mode in ("fixed", "float"):
+        out = crop_torch(timg, m, (24, 32), arithmetic=mode).permute(0, 2, 3, 1).numpy()
+        diffs[mode] = int((out != ref).sum())
+    return min(diffs, key=diffs.get)
+
+
+def crop_torch(
+    image: torch.Tensor, matrices: np.ndarray, size: tuple[int, int], arithmetic: str = "auto"
+) -> torch.Tensor:
     """(N, 3, h, w) uint8 crops of an HxWx3 uint8 tensor on any device, matching :func:`crop_cv2`.
 
     Bilinear sampling with a zero border written as gathers, so each output pixel uses the same
-    source coordinates, weights and rounding as OpenCV's warpAffine (see the module docstring).
+    source coordinates, weights and rounding as OpenCV's warpAffine: ``arithmetic`` "fixed"
+    (OpenCV 4.x), "float" (OpenCV 5) or "auto" (whichever the installed cv2 uses).
     """
+    if arithmetic == "auto":
+        arithmetic = opencv_warp_arithmetic()
     dev = image.device
-    hgt, wid, ch = image.shape
+    ch = image.shape[2]
     w, h = int(size[0]), int(size[1])
     n = len(matrices)
     if n == 0:
         return torch.zeros((0, ch, h, w), dtype=torch.uint8, device=dev)
-    inv = torch.as_tensor(_invert_affine(np.asarray(matrices, np.float64)).astype(np.float32), device=dev)
+    inv64 = _invert_affine(np.asarray(matrices, np.float64).reshape(-1, 2, 3))
+    if arithmetic == "fixed":
+        x0, y0, fx, fy = _source_coords_fixed(torch.as_tensor(inv64, device=dev), w, h)
+        p00, p01, p10, p11 = _gather_taps(image, x0, y0)
+        fx, fy = fx.to(torch.int32).unsqueeze(-1), fy.to(torch.int32).unsqueeze(-1)
+        # weights in 1/1024, scaled by 32 to OpenCV's 1/32768 (exact, as in its coefficient table)
+        acc = ((32 - fx) * (32 - fy) * p00 + fx * (32 - fy) * p01 + (32 - fx) * fy * p10 + fx * fy * p11) * 32
+        out = torch.bitwise_right_shift(acc + (1 << 14), 15).clamp_(0, 255).to(torch.uint8)
+        return out.permute(0, 3, 1, 2).contiguous()
+    if arithmetic != "float":
+        raise ValueError(f"unknown warp arithmetic {arithmetic!r} (auto, fixed, float)")
+    inv = torch.as_tensor(inv64.astype(np.float32), device=dev)
     xs = torch.arange(w, device=dev, dtype=torch.float32)
     ys = torch.arange(h, device=dev, dtype=torch.float32)
     m = inv.view(n, 2, 3, 1, 1)
     # row part in float32, then a fused multiply-add emulated in float64 (exact product, one rounding)
     row = (m[:, :, 1] * ys.view(1, 1, h, 1) + m[:, :, 2]).double()  # (n, 2, h, 1)
     src = (xs.double().view(1, 1, 1, w) * m[:, :, 0].double() + row).float()  # (n, 2, h, w)
-    sx, sy = src[:, 0], src[:, 1]
-    x0f, y0f = torch.floor(sx), torch.floor(sy)
-    ax, ay = sx - x0f, sy - y0f
-    # clamp far-away coordinates before the int conversion; such taps are zeroed anyway
-    x0 = x0f.clamp(-2, wid + 1).long()
-    y0 = y0f.clamp(-2, hgt + 1).long()
-    flat = image.reshape(-1, ch)
-
-    def tap(dy: int, dx: int) -> torch.Tensor:
-        xi, yi = x0 + dx, y0 + dy
-        ok = (xi >= 0) & (xi < wid) & (yi >= 0) & (yi < hgt)
-        idx = (yi.clamp(0, hgt - 1) * wid + xi.clamp(0, wid - 1)).reshape(-1)
-        v = flat.index_select(0, idx).view(n, h, w, ch).float()
-        return v * ok.unsqueeze(-1)
-
-    axe, aye = ax.unsqueeze(-1), ay.unsqueeze(-1)
-    top = tap(0, 0)
-    top = top + axe * (tap(0, 1) - top)
-    bottom = tap(1, 0)
-    bottom = bottom + axe * (tap(1, 1) - bottom)
-    out = top + aye * (bottom - top)
+    x0f, y0f = torch.floor(src[:, 0]), torch.floor(src[:, 1])
+    ax = (src[:, 0] - x0f).unsqueeze(-1)
+    ay = (src[:, 1] - y0f).unsqueeze(-1)
+    p00, p01, p10, p11 = (t.float() for t in _gather_taps(image, x0f.long(), y0f.long()))
+    top = p00 + ax * (p01 - p00)
+    bottom = p10 + ax * (p11 - p10)
+    out = top + ay * (bottom - top)
     out = torch.round(out).clamp_(0, 255).to(torch.uint8)  # torch.round: half to even, like rint
     return out.permute(0, 3, 1, 2).contiguous()
 

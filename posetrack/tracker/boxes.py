@@ -75,3 +75,40 @@ def keypoint_boxes(keypoints: np.ndarray, threshold: float, expand: float) -> tu
     boxes = np.stack([cx - hw, cy - hh, cx + hw, cy + hh], -1).astype(np.float32)
     boxes[~ok] = 0
     return boxes.reshape(-1, 4), ok.reshape(-1)
+
+
+def merge_proposals(
+    det_boxes: np.ndarray,
+    det_scores: np.ndarray,
+    prop_boxes: np.ndarray,
+    prop_scores: np.ndarray,
+    threshold: float,
+    one_to_one: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the detections and propagated boxes to keep (detections: all of them).
+
+    ``one_to_one=False``: NMS in which detections come first and are never suppressed; a propagated
+    box is dropped when a kept box overlaps it by more than ``threshold`` IoU.
+    ``one_to_one=True``: a detection can stand in for at most one propagated box (pairs taken by
+    decreasing IoU above ``threshold``); propagated boxes left over survive even where they overlap
+    a detection that already stands for someone else (a missed person next to / behind a detected
+    one), and only NMS among themselves.
+    """
+    nd = len(det_boxes)
+    det_boxes = np.asarray(det_boxes, np.float32).reshape(-1, 4)
+    prop_boxes = np.asarray(prop_boxes, np.float32).reshape(-1, 4)
+    boxes = np.concatenate([det_boxes, prop_boxes])
+    scores = np.concatenate([np.asarray(det_scores, np.float32).reshape(-1), np.asarray(prop_scores, np.float32).reshape(-1)])
+    is_det = np.arange(len(boxes)) < nd
+    if not one_to_one:
+        keep = np.sort(nms(boxes, scores, threshold, is_det, protected=is_det))
+        return keep[keep < nd], keep[keep >= nd] - nd
+    from posetrack.tracker.matching import greedy_match
+
+    iou = iou_matrix(det_boxes, prop_boxes)
+    absorbed = np.zeros(len(prop_boxes), dtype=bool)
+    for _, j in greedy_match(np.where(iou > threshold, iou, 0.0), max(threshold, 1e-9)):
+        absorbed[j] = True
+    left = np.flatnonzero(~absorbed)
+    kept = left[np.sort(nms(prop_boxes[left], scores[nd:][left], threshold))]
+    return np.arange(nd), kept

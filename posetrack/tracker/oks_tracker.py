@@ -16,7 +16,7 @@ import numpy as np
 from posetrack.flow.warp import warp_boxes, warp_points
 from posetrack.keypoints import KeypointLayout
 from posetrack.oks import oks_matrix
-from posetrack.tracker.boxes import box_area, iou_matrix, keypoint_boxes, nms
+from posetrack.tracker.boxes import box_area, iou_matrix, keypoint_boxes, merge_proposals
 from posetrack.tracker.config import TrackerConfig
 from posetrack.tracker.kalman import BoxKalman
 from posetrack.tracker.matching import match
@@ -92,9 +92,9 @@ class PoseTracker:
         ``keypoint_threshold``) that lie inside the frame, enlarged by ``propagate_box_expand``; its
         score is the mean score of those joints. Only people matched in the previous frame are
         propagated, and only while their last ``propagate_max_age`` poses did not all come from
-        propagated boxes. The NMS keeps every detection (the detector ran its own) and then the
-        propagated boxes by score, each only where no kept box overlaps it by more than
-        ``nms_threshold`` IoU.
+        propagated boxes. The merge keeps every detection (the detector ran its own NMS); which
+        propagated boxes survive depends on ``merge`` (see boxes.merge_proposals). Detections come
+        first in the result, then the surviving propagated boxes.
         """
         self._advance(flow)
         cfg = self.config
@@ -117,12 +117,14 @@ class PoseTracker:
             conf = kps[..., 2] > cfg.keypoint_threshold
             scores = np.where(conf, kps[..., 2], 0).sum(-1) / np.maximum(conf.sum(-1), 1)
             prop_boxes, prop_scores = boxes[ok], scores[ok].astype(np.float32)
-        all_boxes = np.concatenate([detections.boxes, prop_boxes])
-        all_scores = np.concatenate([detections.scores, prop_scores])
-        propagated = np.arange(len(all_boxes)) >= len(detections)
-        keep = np.sort(nms(all_boxes, all_scores, cfg.nms_threshold, ~propagated, protected=~propagated))
-        self._proposed = (all_boxes[keep], propagated[keep])
-        return Detections(all_boxes[keep], all_scores[keep])
+        keep_det, keep_prop = merge_proposals(
+            detections.boxes, detections.scores, prop_boxes, prop_scores, cfg.nms_threshold,
+            one_to_one=cfg.merge == "one-to-one",
+        )
+        boxes = np.concatenate([detections.boxes[keep_det], prop_boxes[keep_prop]])
+        scores = np.concatenate([detections.scores[keep_det], prop_scores[keep_prop]])
+        self._proposed = (boxes, np.arange(len(boxes)) >= len(keep_det))
+        return Detections(boxes, scores)
 
     def _origins(self, poses: Poses) -> np.ndarray:
         """Which poses were estimated in a propagated box (False when propose was not called)."""

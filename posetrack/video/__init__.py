@@ -1,5 +1,11 @@
 """Video in and out: streaming decode (PyAV, image folders), H.264 output, pose rendering.
 
+    with open_source("clip.mp4", VideoConfig(start=2.0, stride=2)) as source:
+        writer = AnnotatedVideoWriter("clip.annotated.mp4", source, threshold=0.3)
+        for frame in source:                      # Frame: index, timestamp (s), RGB image, name
+            writer.submit(frame.image, poses_for(frame), frame.timestamp)
+        writer.close()                            # or writer.abort() on failure: no file left
+
 Names are imported on first use, so loading a config (which imports ``posetrack.video.config``)
 does not pull in PyAV and OpenCV.
 """

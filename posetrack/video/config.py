@@ -14,6 +14,7 @@ class VideoConfig:
     stride: int = bounded(1, 1)  # keep every stride-th frame
     fps: float = bounded(25.0, 0.001)  # frame rate assumed for image folders (no timestamps there)
     threads: int = bounded(0, 0)  # decoder threads; 0 lets FFmpeg choose
+    seek: bool = True  # reach `start` by a keyframe jump where the file indexes every frame
 
     def check(self) -> None:
         if self.end is not None and self.end <= self.start:

@@ -5,6 +5,10 @@ or a folder of numbered images and returns a :class:`VideoSource`. Every way a u
 bad input fails here, at open time, with an :class:`~posetrack.errors.InputError` naming the path,
 before any output file exists. A video that is cut short mid-stream is not an error: its frames
 that decode are yielded and one warning says it ended early.
+
+``Frame.index`` is always the frame's position in the file. ``start`` is reached by a keyframe
+jump only where that stays exact (a full frame index, checked on landing); otherwise the frames
+before it are decoded but never converted to RGB.
 """
 
 from __future__ import annotations
@@ -98,12 +102,18 @@ class VideoFileSource(VideoSource):
         elif self._duration is not None:
             self.total_frames = max(1, round(self._duration * self.fps))
 
-        self._decoded = self._decode()
         self._opening, self._held = True, None  # warnings wait until a frame has decoded
-        try:
-            first = next(self._decoded)
-        except StopIteration:
-            raise InputError(f"{path}: no decodable video frame") from None
+        self._index0 = 0
+        seeked = self._seek_near_start()
+        first = self._peek() if seeked else None
+        if first is not None and not self._seek_checks_out(first):
+            first = None
+        if first is None:  # no seek, or it could not be trusted: decode from the beginning
+            if seeked:
+                self._rewind()
+            first = self._peek()
+            if first is None:
+                raise InputError(f"{path}: no decodable video frame")
         self._opening = False
         if self._held is not None:
             self._warn_truncated(self._held)
@@ -115,6 +125,54 @@ class VideoFileSource(VideoSource):
         if self._transform is not None and self.rotation in (90, 270):
             w, h = h, w
         self.width, self.height = int(w), int(h)
+
+    def _peek(self) -> av.VideoFrame | None:
+        self._decoded = self._decode()
+        return next(self._decoded, None)
+
+    def _seek_near_start(self) -> bool:
+        """Jump to a keyframe shortly before ``config.start`` instead of decoding up to it.
+
+        Only where the container indexes every frame (MP4/MOV/AVI): the landing keyframe's
+        position in that index is what keeps ``Frame.index`` exact. We aim 8 frames early, as
+        frames are shown a little after they are decoded (B-frames); the first decoded frame is
+        then checked (``_seek_checks_out``) before the jump is trusted.
+        """
+        stream, tb = self._stream, self.time_base
+        if not self.config.seek or self.config.start <= 0 or tb is None or not stream.frames:
+            return False
+        entries = stream.index_entries
+        if len(entries) != stream.frames:
+            return False
+        target = self._start_pts + (self.config.start - 8 / self.fps) / tb
+        self._keys = [(e.timestamp, i) for i, e in enumerate(entries) if e.is_keyframe and not e.is_discard]
+        if not any(0 < i and t <= target for t, i in self._keys):
+            return False  # the first keyframe is the one to start from anyway
+        try:
+            self._container.seek(int(target), stream=stream, backward=True)
+        except av.FFmpegError:
+            return False
+        stream.codec_context.flush_buffers()
+        return True
+
+    def _seek_checks_out(self, first: av.VideoFrame) -> bool:
+        """After a seek: which keyframe did we land on? The last one decoded no later than the
+        first frame is shown (index timestamps are decode times). Trusted only if a constant
+        frame rate puts that frame at that index, and it is not after ``start``."""
+        if first.pts is None or not self.fps:
+            return False
+        landed = [i for t, i in self._keys if t <= first.pts]
+        if not landed:
+            return False
+        self._index0 = landed[-1]
+        t = float((first.pts - self._start_pts) * self.time_base)
+        return abs(t * self.fps - self._index0) < 0.5 and t <= self.config.start + 1e-6
+
+    def _rewind(self) -> None:
+        self._decoded.close()
+        self._index0, self._held = 0, None
+        self._container.seek(self._stream.index_entries[0].timestamp, stream=self._stream, backward=True)
+        self._stream.codec_context.flush_buffers()
 
     def _stream_duration(self) -> float | None:
         """Seconds of video the container promises (used to notice a file cut short)."""
@@ -179,7 +237,7 @@ class VideoFileSource(VideoSource):
         tb = self.time_base or Fraction(1, 1)
         start_pts = self._start_pts
         step = 1.0 / self.fps if self.fps > 0 else 0.04
-        index, last = 0, None
+        index, last = self._index0, None
 
         def loader(frame: av.VideoFrame):
             def load() -> np.ndarray:

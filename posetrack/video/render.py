@@ -103,4 +103,5 @@ def _label(canvas: np.ndarray, text: str, x: int, y: int, color, scale: float, t
     cv2.rectangle(canvas, (x, top), (x + tw + 2 * pad, top + th + base + 2 * pad), color, -1)
     luminance = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
     ink = (0, 0, 0) if luminance > 140 else (255, 255, 255)
-    cv2.putText(canvas, text, (x + pad, top + pad + th), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thick, cv2.LINE_AA)
+    origin = (x + pad, top + pad + th)
+    cv2.putText(canvas, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thick, cv2.LINE_AA)

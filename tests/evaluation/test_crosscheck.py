@@ -26,10 +26,12 @@ def scipy_solver():
     mm.lap.default_solver = old
 
 
-def _random_frames(rng, n_frames, n_ids=6):
-    frames = []
+def _random_frames(rng, n_frames, n_ids=6, repeat_ids=False):
+    # motmetrics itself fails (KeyError) when a repeated id is matched in the first frame it is
+    # seen in, so with repeated ids every id is first seen alone, unmatched
+    frames = [(np.arange(n_ids), np.zeros(0, int), np.zeros((n_ids, 0)))] if repeat_ids else []
     for _ in range(n_frames):
-        oids = rng.choice(n_ids, rng.integers(0, n_ids + 1), replace=False)
+        oids = rng.choice(n_ids, rng.integers(0, n_ids + 1), replace=repeat_ids)
         hids = rng.choice(np.arange(100, 100 + n_ids + 2), rng.integers(0, n_ids + 3), replace=False)
         d = rng.uniform(0, 0.5, (len(oids), len(hids)))
         d[rng.random(d.shape) < 0.6] = np.nan
@@ -39,10 +41,11 @@ def _random_frames(rng, n_frames, n_ids=6):
     return frames
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_mot_counts_equal_motmetrics(seed, scipy_solver):
+@pytest.mark.parametrize("seed, repeat_ids", [(s, False) for s in range(6)] + [(6, True), (7, True)])
+def test_mot_counts_equal_motmetrics(seed, repeat_ids, scipy_solver):
+    """Unique ids take the sparse path, repeated GT ids (seen in real ground truth) the dense one."""
     rng = np.random.default_rng(seed)
-    frames = _random_frames(rng, 60)
+    frames = _random_frames(rng, 60, repeat_ids=repeat_ids)
     ours = JointAccumulator()
     acc = mm.MOTAccumulator(auto_id=True)
     for oids, hids, d in frames:

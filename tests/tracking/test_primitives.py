@@ -85,3 +85,17 @@ def test_one_euro_reduces_jitter_and_follows_steps():
     last_fast = [fast(x) for x in steps][-1]
     last_slow = [slow(x) for x in steps][-1]
     assert np.abs(last_fast - 100).max() < 2.0 and np.abs(last_slow - 100).max() > 5.0
+
+
+def test_merge_proposals_nms_and_one_to_one():
+    from posetrack.tracker.boxes import merge_proposals
+
+    det = np.array([[0, 0, 10, 20]], float)  # person A detected; B (behind A) missed
+    prop = np.array([[0.5, 0, 10.5, 20], [2, 0, 12, 20], [50, 0, 60, 20]], float)  # A, B, C propagated
+    scores = np.array([0.9, 0.8, 0.7])
+    d, p = merge_proposals(det, [0.95], prop, scores, 0.5)
+    assert d.tolist() == [0] and p.tolist() == [2]  # NMS: the detection removes A's and B's boxes
+    d, p = merge_proposals(det, [0.95], prop, scores, 0.5, one_to_one=True)
+    assert d.tolist() == [0] and p.tolist() == [1, 2]  # the detection stands in for A only
+    d, p = merge_proposals(np.zeros((0, 4)), [], prop, scores, 0.5, one_to_one=True)
+    assert p.tolist() == [0, 2]  # without detections: NMS among propagated boxes (A beats B)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -57,14 +58,20 @@ def _ids_follow_people(frames, out):
     return seen
 
 
-@pytest.mark.parametrize("with_video", [False, True])
-def test_track_posetrack_json(tmp_path, scene_frames, with_video):
+@pytest.mark.parametrize("frames_from", ["none", "video", "images"])
+def test_track_posetrack_json(tmp_path, scene_frames, frames_from):
     src = _posetrack_input(scene_frames, tmp_path / "poses.json")
     out_path = tmp_path / "tracked.json"
     args = ["track", str(src), "-o", str(out_path)]
-    if with_video:
+    if frames_from == "video":
         video = write_video([f.image for f in scene_frames], tmp_path / "scene.mp4")
         args += ["--video", str(video)]
+    elif frames_from == "images":  # files named like the poses file's images
+        folder = tmp_path / "frames"
+        folder.mkdir()
+        for f in scene_frames:
+            cv2.imwrite(str(folder / f"{f.index:06d}.jpg"), f.image[..., ::-1])
+        args += ["--images", str(folder)]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     out = json.loads(out_path.read_text())

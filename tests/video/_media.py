@@ -31,7 +31,8 @@ def pattern(i: int, width: int = W, height: int = H, noise: np.random.Generator 
     img[:BAND] = level(i)
     img[BAND + 8 : BAND + 28, 4:28] = 255  # marker near the top-left corner
     if noise is not None:  # incompressible lower half: spreads the bytes over the whole file
-        img[height // 2 + 10 :] = noise.integers(0, 256, (height - height // 2 - 10, width, 3), dtype=np.uint8)
+        rows = height - height // 2 - 10
+        img[height // 2 + 10 :] = noise.integers(0, 256, (rows, width, 3), dtype=np.uint8)
     return img
 
 
@@ -49,6 +50,7 @@ def make_video(
     noise: bool = False,
     audio: str | None = None,
     options: dict | None = None,
+    gop: int | None = None,
 ) -> list[np.ndarray]:
     """Write a video and return the RGB frames that went in.
 
@@ -67,6 +69,8 @@ def make_video(
             v.codec_context.time_base = time_base
         if rotation is not None:
             v.set_display_rotation(rotation)
+        if gop is not None:
+            v.codec_context.gop_size = gop
         a = None
         if audio is not None:
             a = out.add_stream(audio, rate=16000)
@@ -107,7 +111,9 @@ def _audio(out, stream, start: int, stop: int, sr: int) -> int:
     return pos
 
 
-def make_image_folder(folder: Path, n: int, width: int = W, height: int = H, ext: str = ".png") -> list[np.ndarray]:
+def make_image_folder(
+    folder: Path, n: int, width: int = W, height: int = H, ext: str = ".png"
+) -> list[np.ndarray]:
     """Numbered images 1..n (not zero-padded, so plain string order would be wrong)."""
     import cv2
 

@@ -12,7 +12,7 @@ from posetrack.errors import InputError
 from posetrack.video import open_source
 from posetrack.video.config import VideoConfig
 
-from ._media import H, W, index_of, make_image_folder, make_video
+from ._media import H, W, index_of, make_image_folder, make_video, pattern
 
 
 @pytest.mark.parametrize(
@@ -44,6 +44,32 @@ def test_source_is_an_iterator_and_stops_after_close(tmp_path):
     assert next(iter(src)).index == 1  # one stream of frames, not a restart
     src.close()
     assert list(src) == []
+
+
+def test_close_from_another_thread_ends_iteration_cleanly(tmp_path):
+    """The pipeline decodes on a background thread and may close the source from the main one."""
+    import threading
+
+    path = tmp_path / "a.mkv"
+    make_video(path, "libvpx-vp9", n=40)
+    src = open_source(path)
+    seen, errors, started = [], [], threading.Event()
+
+    def consume():
+        try:
+            for frame in src:
+                seen.append(frame.index)
+                started.set()
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    started.wait(10)
+    src.close()
+    worker.join(10)
+    assert not worker.is_alive() and not errors
+    assert seen == list(range(len(seen))) and len(seen) >= 1
 
 
 @pytest.mark.parametrize("ccw", [90, -90, 180])
@@ -86,6 +112,39 @@ def test_start_end_stride_select_frames_by_time(tmp_path):
     assert [f.index for f in frames] == expected
     assert [index_of(f.image) for f in frames] == expected
     np.testing.assert_allclose([f.timestamp for f in frames], np.array(expected) / 25, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, codec, pts_ms, seeks",
+    [
+        ("gop.mp4", "libx264", None, True),  # B-frames, a keyframe every 10 frames
+        ("intra.avi", "mjpeg", None, True),  # every frame a keyframe
+        ("vfr.mp4", "libx264", None, False),
+    ],
+)
+def test_start_jumps_by_keyframe_but_frames_match_a_full_decode(tmp_path, name, codec, pts_ms, seeks):
+    path = tmp_path / name
+    if name == "vfr.mp4":  # a 0.5 s pause: no constant rate to check a jump against, so none is made
+        pts_ms = [40 * i + (500 if i >= 20 else 0) for i in range(40)]
+        make_video(path, codec, n=40, pts=pts_ms, time_base=Fraction(1, 1000), gop=5)
+        starts = (0.5, 1.45, 1.7)
+    else:
+        make_video(path, codec, n=40, fps=25, gop=10)
+        starts = (0.5, 0.85, 1.3)
+    every = list(open_source(path))
+    for start in starts:
+        cfg = VideoConfig(start=start, end=start + 0.3)
+        with open_source(path, cfg) as src:
+            got = list(src)
+            if start == starts[-1]:  # far enough from the first keyframe for a jump to be worth it
+                assert (src._index0 > 0) == seeks
+        want = [f for f in every if start - 1e-6 <= f.timestamp < start + 0.3 - 1e-6]
+        assert [f.index for f in got] == [f.index for f in want] and len(want) >= 5
+        assert [f.timestamp for f in got] == [f.timestamp for f in want]
+        assert [index_of(f.image) for f in got] == [f.index for f in want]
+    with open_source(path, VideoConfig(start=starts[-1], seek=False)) as src:
+        assert [f.index for f in src][:3] == [f.index for f in every if f.timestamp >= starts[-1]][:3]
+        assert src._index0 == 0
 
 
 def test_image_folder_is_read_in_numeric_order(tmp_path):
@@ -212,3 +271,23 @@ def test_mirrored_display_matrices_match_what_players_show(tmp_path, ccw, hflip,
         got = next(src).image
         assert (src.height, src.width) == expected.shape[:2]
     assert np.abs(got.astype(int) - expected).mean() < 3
+
+
+def test_image_folder_jpegs_skip_unreadable_and_reject_odd_sizes(tmp_path, caplog):
+    import cv2
+
+    folder = tmp_path / "000342_mpii_test"  # PoseTrack layout: zero-padded JPEGs
+    folder.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(folder / f"{i:06d}.jpg"), cv2.cvtColor(pattern(i), cv2.COLOR_RGB2BGR))
+    (folder / "000003.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    with caplog.at_level(logging.WARNING, logger="posetrack"):
+        frames = list(open_source(folder))
+    assert [f.index for f in frames] == [0, 1, 2, 4, 5]
+    assert [index_of(f.image) for f in frames] == [0, 1, 2, 4, 5]
+    assert [f.name for f in frames][:2] == ["000000.jpg", "000001.jpg"]
+    assert len(caplog.records) == 1 and "000003.jpg" in caplog.records[0].getMessage()
+
+    cv2.imwrite(str(folder / "000006.jpg"), np.zeros((60, 80, 3), np.uint8))
+    with pytest.raises(InputError, match="000006.jpg"):
+        list(open_source(folder))

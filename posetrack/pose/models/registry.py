@@ -59,23 +59,39 @@ def _add(spec: ModelSpec) -> None:
     _SPECS[spec.name] = spec
 
 
-def _hrnet(width: int, h: int, w: int, layout: str = "coco17", suffix: str = "", test_only: bool = False, **kw: Any) -> None:
-    name = f"hrnet-w{width}-{h}x{w}{suffix}"
+def _hrnet(width: int, h: int, w: int, layout: str = "coco17", suffix: str = "", test_only: bool = False) -> None:
     _add(
         ModelSpec(
-            name, "topdown", "hrnet", (w, h), 4, (4,), 17, layout, width,
-            MappingProxyType({"width": width, "num_joints": 17, **kw}), test_only,
-            f"HRNet-W{width} top-down, input {h}x{w} (HxW), {layout}",
+            name=f"hrnet-w{width}-{h}x{w}{suffix}", kind="topdown", arch="hrnet", input_size=(w, h),
+            heatmap_stride=4, output_strides=(4,), num_joints=17, layout=layout, width=width,
+            factory_kwargs=MappingProxyType({"width": width, "num_joints": 17}), test_only=test_only,
+            description=f"HRNet-W{width} top-down, input {h}x{w} (HxW), {layout}",
         )
     )
 
 
-def _higher(width: int, size: int, test_only: bool = False, **kw: Any) -> None:
+def _higher(width: int, size: int, test_only: bool = False) -> None:
     _add(
         ModelSpec(
-            f"higherhrnet-w{width}-{size}", "bottomup", "higherhrnet", (size, size), 4, (4, 2), 17, "coco17",
-            width, MappingProxyType({"width": width, "num_joints": 17, **kw}), test_only,
-            f"HigherHRNet-W{width} bottom-up, input {size}",
+            name=f"higherhrnet-w{width}-{size}", kind="bottomup", arch="higherhrnet", input_size=(size, size),
+            heatmap_stride=4, output_strides=(4, 2), num_joints=17, layout="coco17", width=width,
+            factory_kwargs=MappingProxyType({"width": width, "num_joints": 17}), test_only=test_only,
+            description=f"HigherHRNet-W{width} bottom-up, input {size}",
+        )
+    )
+
+
+def _efficient(variant: str) -> None:
+    cfg = EFFICIENTHRNET_TABLE[variant]
+    _add(
+        ModelSpec(
+            name=f"efficienthrnet-{variant}", kind="bottomup", arch="efficienthrnet",
+            input_size=(cfg.input_size, cfg.input_size), heatmap_stride=4, output_strides=(4, 2), num_joints=17,
+            layout="coco17", width=cfg.widths[0],
+            factory_kwargs=MappingProxyType(
+                {"phi": cfg.phi, "widths": cfg.widths, "stage_modules": cfg.stage_modules, "num_joints": 17}
+            ),
+            description=f"EfficientHRNet-{variant.upper()} (paper Table 1), input {cfg.input_size}; no public weights",
         )
     )
 
@@ -89,15 +105,8 @@ _higher(32, 512)
 _higher(32, 640)
 _higher(48, 512)  # MMPose publishes W48 at 512 as well
 _higher(48, 640)
-for _variant, _cfg in EFFICIENTHRNET_TABLE.items():
-    _add(
-        ModelSpec(
-            f"efficienthrnet-{_variant}", "bottomup", "efficienthrnet", (_cfg.input_size, _cfg.input_size), 4, (4, 2),
-            17, "coco17", _cfg.widths[0],
-            MappingProxyType({"phi": _cfg.phi, "widths": _cfg.widths, "stage_modules": _cfg.stage_modules, "num_joints": 17}),
-            False, f"EfficientHRNet-{_variant.upper()} (Table 1), input {_cfg.input_size}; no public weights",
-        )
-    )
+for _variant in EFFICIENTHRNET_TABLE:
+    _efficient(_variant)
 # Test-only tiny networks: full official topology at width 8, small inputs (sides must be
 # multiples of 32, as for the official networks: the 1/32 branch is upsampled x8 in the fusion).
 # No weights exist.
