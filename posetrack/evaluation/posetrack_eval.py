@@ -40,6 +40,27 @@ HEAD_SIZE_FACTOR = 0.6  # head size = 0.6 x head box diagonal
 # ignore regions
 
 
+def _edge_test(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Strictly-inside test of points ``p`` (K, 1, 2) against closed rings of edges a -> b (K, E, 2).
+
+    Even-odd ray casting to +x; a point on an edge (collinear and within the edge's box) is not
+    inside. Degenerate edges (a == b) never cross and only touch their own vertex.
+    """
+    px, py = p[..., 0], p[..., 1]
+    ax, ay, bx, by = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+    within = (
+        (px >= np.minimum(ax, bx)) & (px <= np.maximum(ax, bx))
+        & (py >= np.minimum(ay, by)) & (py <= np.maximum(ay, by))
+    )  # fmt: skip
+    on_edge = ((cross == 0) & within).any(axis=1)
+    straddle = (ay > py) != (by > py)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_cross = ax + (py - ay) * (bx - ax) / (by - ay)
+    crossings = (straddle & (px < x_cross)).sum(axis=1)
+    return (crossings % 2 == 1) & ~on_edge
+
+
 def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     """Which points lie strictly inside a polygon (even-odd rule, boundary excluded).
 
@@ -50,24 +71,49 @@ def points_in_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     poly = np.asarray(polygon, np.float64).reshape(-1, 2)
     if len(poly) < 3 or len(pts) == 0:
         return np.zeros(len(pts), bool)
-    a = poly[None, :, :]  # (1, V, 2)
-    b = np.concatenate([poly[1:], poly[:1]])[None, :, :]
-    p = pts[:, None, :]  # (N, 1, 2)
-    px, py = p[..., 0], p[..., 1]
-    ax, ay, bx, by = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
-    # on an edge: collinear and within the edge's bounding box
-    cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
-    within = (
-        (px >= np.minimum(ax, bx)) & (px <= np.maximum(ax, bx))
-        & (py >= np.minimum(ay, by)) & (py <= np.maximum(ay, by))
-    )  # fmt: skip
-    on_edge = ((cross == 0) & within).any(axis=1)
-    # ray casting to +x
-    straddle = (ay > py) != (by > py)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_cross = ax + (py - ay) * (bx - ax) / (by - ay)
-    crossings = (straddle & (px < x_cross)).sum(axis=1)
-    return (crossings % 2 == 1) & ~on_edge
+    b = np.concatenate([poly[1:], poly[:1]])
+    return _edge_test(pts[:, None, :], poly[None], b[None])
+
+
+def inside_ignore_regions(points: list[np.ndarray], polygons: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """For many frames at once: which of each frame's points are inside any of its polygons.
+
+    Rings are padded to a common length with their first vertex (degenerate edges), and every
+    (point, polygon of the same frame) pair is tested in one vectorised pass.
+    """
+    rings, ring_frame = [], []
+    for f, polys in enumerate(polygons):
+        for poly in polys:
+            if len(poly) >= 3:
+                rings.append(np.asarray(poly, np.float64))
+                ring_frame.append(f)
+    counts = [len(p) for p in points]
+    out = [np.zeros(c, bool) for c in counts]
+    if not rings or not sum(counts):
+        return out
+    e = max(len(r) for r in rings)
+    a = np.empty((len(rings), e, 2))
+    b = np.empty((len(rings), e, 2))
+    for k, r in enumerate(rings):
+        v = len(r)
+        a[k, :v], a[k, v:] = r, r[0]
+        b[k, : v - 1], b[k, v - 1:] = r[1:], r[0]
+    rings_of = [[] for _ in polygons]
+    for k, f in enumerate(ring_frame):
+        rings_of[f].append(k)
+    pt_idx, ring_idx = [], []
+    offsets = np.cumsum([0] + counts)
+    for f, ks in enumerate(rings_of):
+        if ks and counts[f]:
+            pt_idx.append(np.repeat(np.arange(offsets[f], offsets[f + 1]), len(ks)))
+            ring_idx.append(np.tile(np.asarray(ks), counts[f]))
+    if not pt_idx:
+        return out
+    pi, ri = np.concatenate(pt_idx), np.concatenate(ring_idx)
+    all_pts = np.concatenate(points)
+    hit = _edge_test(all_pts[pi][:, None, :], a[ri], b[ri])
+    inside = np.bincount(pi, weights=hit, minlength=len(all_pts)) > 0
+    return [inside[offsets[f]: offsets[f + 1]] for f in range(len(points))]
 
 
 def _inside_any(points: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
@@ -400,14 +446,17 @@ class _SeqWork:
 
 
 def _prepare(gt: SequenceAnno, pr: SequenceAnno) -> _SeqWork:
-    pairs = []
-    for g, p in zip(gt.frames, pr.frames):
-        if not g.labeled:
-            continue
-        gp, pp = g.people, p.people
-        if g.has_ignore:
-            gp, pp = remove_ignored(gp, pp, g.ignore)
-        pairs.append((gp, pp))
+    pairs = [(g.people, p.people) for g, p in zip(gt.frames, pr.frames) if g.labeled]
+    regions = [g.ignore for g in gt.frames if g.labeled]
+    flagged = [k for k, g in enumerate(f for f in gt.frames if f.labeled) if g.has_ignore]
+    for c in range(0, len(flagged), CHUNK):  # ignore regions, many frames per vectorised pass
+        ks = flagged[c: c + CHUNK]
+        pts = [(_all_points(pairs[k][0]), _all_points(pairs[k][1])) for k in ks]
+        inside = inside_ignore_regions([np.concatenate(pg_pp) for pg_pp in pts], [regions[k] for k in ks])
+        for k, (pg, _), ins in zip(ks, pts, inside):
+            gp, pp = pairs[k]
+            if ins.any() or not gp.present.any(axis=1).all() or not pp.present.any(axis=1).all():
+                pairs[k] = (_drop_inside(gp, ins[: len(pg)]), _drop_inside(pp, ins[len(pg):]))
     return _SeqWork(gt.name, match_frames(pairs))
 
 

@@ -131,11 +131,15 @@ def _track_id(value, where: str) -> int:
 def _polygon(xs, ys, where: str) -> np.ndarray:
     if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):
         raise FormatError(f"{where}: x and y lists of different length")
-    ax, ay = np.array(xs), np.array(ys)
-    if ax.dtype.kind not in "iuf" or ay.dtype.kind not in "iuf" or ax.ndim != 1 or ay.ndim != 1:
+    try:
+        arr = np.array([xs, ys])
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.ndim != 2 or arr.dtype.kind not in "iuf":
         for v in xs + ys:
             _number(v, where)
-    pts = np.stack([ax.astype(np.float64), ay.astype(np.float64)], axis=1).reshape(-1, 2)
+        raise FormatError(f"{where}: malformed polygon")  # pragma: no cover
+    pts = arr.T.astype(np.float64)
     if 0 < len(pts) < 3:
         log.warning("%s: ignore region with %d points is not a polygon; it ignores nothing", where, len(pts))
     return pts
@@ -326,7 +330,7 @@ def _read_2018(data: dict, path: str, is_gt: bool) -> list[FrameAnno]:
             xy_all[sel], present_all[sel], scores_eval[sel], tid_all[sel], head_all[sel],
             [_NO_EXTRA] * len(tid_all[sel]),
         )  # fmt: skip
-        frames.append(FrameAnno(name, people, len(sel) > 0, ignore, has_ignore))
+        frames.append(FrameAnno(name, people, len(people) > 0, ignore, has_ignore))
     if other_videos:
         log.warning(
             "%s: images of %d more video(s) (%s) are ignored: the official toolkit evaluates only "

@@ -23,4 +23,4 @@ def build_pose_estimator(config: PoseConfig, device: torch.device | str) -> Pose
         return TopDownEstimator(model, layout, config, spec.input_size, device)
     from posetrack.pose.bottomup import BottomUpEstimator
 
-    return BottomUpEstimator(model, layout, config, spec.input_size, device)
+    return BottomUpEstimator(model, layout, config, spec.input_size[0], device)  # square input

@@ -78,18 +78,59 @@ def heatmap_nms(heatmaps: torch.Tensor, kernel: int) -> torch.Tensor:
     return heatmaps * torch.eq(pooled, heatmaps).to(heatmaps.dtype)
 
 
+def _sparse_top_k(
+    heatmaps: torch.Tensor, k: int, kernel: int, threshold: float
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """top_k's (values, flat indices) computed only at pixels above the detection threshold.
+
+    Only candidates above the threshold survive matching, so testing just those pixels for being
+    window maxima gives the same people as NMS over the whole map, without a full max filter
+    (the costly part on a CPU). Peaks below the threshold are dropped (they would be filtered
+    anyway). None when too many pixels pass (the dense path is then cheaper).
+    """
+    num_joints, h, w = heatmaps.shape
+    jj, yy, xx = torch.nonzero(heatmaps > threshold, as_tuple=True)
+    if len(jj) > heatmaps.numel() // 16:
+        return None
+    vals = heatmaps[jj, yy, xx]
+    r = kernel // 2
+    is_peak = torch.ones_like(vals, dtype=torch.bool)
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dy == 0 and dx == 0:
+                continue
+            ny, nx = yy + dy, xx + dx
+            inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+            nb = heatmaps[jj, ny.clamp(0, h - 1), nx.clamp(0, w - 1)]
+            is_peak &= ~(inside & (nb > vals))
+    # The NMS map with only these peaks kept, ranked by the same topk as the dense path.
+    det = torch.zeros(num_joints, h * w, dtype=heatmaps.dtype, device=heatmaps.device)
+    det[jj[is_peak], (yy * w + xx)[is_peak]] = vals[is_peak]
+    val_k, ind = det.topk(k, dim=1)
+    return val_k, ind
+
+
 def top_k(
-    heatmaps: torch.Tensor, tags: torch.Tensor, k: int, nms_kernel: int
+    heatmaps: torch.Tensor,
+    tags: torch.Tensor,
+    k: int,
+    nms_kernel: int,
+    threshold: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The k best NMS peaks of each joint of one image.
 
-    heatmaps: (K, H, W); tags: (K, H, W, L), on any device.
+    heatmaps: (K, H, W); tags: (K, H, W, L), on any device. With a ``threshold`` (the detection
+    threshold) only peaks above it are guaranteed, which is all the matching uses.
     Returns numpy (tag_k (K, k, L) float32, loc_k (K, k, 2) int64 x/y, val_k (K, k) float32).
     """
     num_joints, h, w = heatmaps.shape
-    det = heatmap_nms(heatmaps[None], nms_kernel)[0].reshape(num_joints, h * w)
     k = min(k, h * w)
-    val_k, ind = det.topk(k, dim=1)
+    sparse = None if threshold is None else _sparse_top_k(heatmaps, k, nms_kernel, threshold)
+    if sparse is None:
+        det = heatmap_nms(heatmaps[None], nms_kernel)[0].reshape(num_joints, h * w)
+        val_k, ind = det.topk(k, dim=1)
+    else:
+        val_k, ind = sparse
     flat_tags = tags.reshape(num_joints, h * w, -1)
     tag_k = torch.gather(flat_tags, 1, ind[:, :, None].expand(-1, -1, flat_tags.shape[2]))
     loc_k = torch.stack((ind % w, torch.div(ind, w, rounding_mode="floor")), dim=2)
@@ -256,7 +297,10 @@ def group(
     """
     heatmaps = heatmaps.float()
     tags = tags.float()
-    tag_k, loc_k, val_k = top_k(heatmaps, tags, params.max_people, params.nms_kernel)
+    # On the CPU only pixels above the detection threshold are tested for peaks (same people);
+    # on a GPU the dense max-pool NMS is cheap.
+    threshold = params.detection_threshold if heatmaps.device.type == "cpu" else None
+    tag_k, loc_k, val_k = top_k(heatmaps, tags, params.max_people, params.nms_kernel, threshold)
     people = match_by_tag(tag_k, loc_k, val_k, params)
     if params.adjust:
         people = adjust(people, heatmaps)

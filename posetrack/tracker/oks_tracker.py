@@ -139,22 +139,20 @@ class PoseTracker:
     def similarity(self, poses: Poses, tracks: list[_Track]) -> np.ndarray:
         """OKS (N poses x M tracks) over the joints confident in both poses.
 
-        The scale s^2 is the mean of the two poses' areas, each the area of the box around its
-        confident joints (its given box when fewer than two joints are confident).
+        The scale s^2 is the mean of the areas of the two poses' boxes (the box a pose was
+        estimated in, a track's box moved into this frame). Measured better than the extent of
+        the confident joints, which shrinks for a person half hidden or half out of the frame and
+        makes OKS needlessly strict for them (docs/tracking.md).
         """
         if not len(poses) or not tracks:
             return np.zeros((len(poses), len(tracks)))
         thr = self.config.keypoint_threshold
         a = poses.keypoints
         b = np.stack([t.keypoints for t in tracks])
-        area_a = self._areas(a, poses.boxes)
-        area_b = self._areas(b, np.stack([t.box for t in tracks]))
+        area_a = box_area(poses.boxes)
+        area_b = box_area(np.stack([t.box for t in tracks]))
         counted = (a[:, None, :, 2] > thr) & (b[None, :, :, 2] > thr)
         return oks_matrix(a, b, (area_a[:, None] + area_b[None]) / 2, self.sigmas, counted)
-
-    def _areas(self, keypoints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        kb, ok = keypoint_boxes(keypoints, self.config.keypoint_threshold, 0.0)
-        return np.where(ok, box_area(kb), box_area(boxes))
 
     def update(self, poses: Poses, flow: np.ndarray | None) -> Poses:
         """Assign track ids to ``poses`` (a copy is returned) and advance to the next frame."""

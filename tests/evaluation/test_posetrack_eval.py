@@ -255,3 +255,22 @@ def test_per_sequence_results(tmp_path):
     assert r.sequences["000001_mpii_test"].ap[N] == 100.0
     assert r.sequences["000002_mpii_test"].ap[N] == 0.0
     assert r.sequences["000002_mpii_test"].mota[N] == -100.0  # 1 - (1 miss + 1 FP) / 1
+
+
+def test_batched_ignore_test_equals_single_polygon_test():
+    from posetrack.evaluation.posetrack_eval import inside_ignore_regions
+
+    rng = np.random.default_rng(0)
+    points, polygons = [], []
+    for f in range(12):
+        pts = rng.integers(0, 20, (int(rng.integers(0, 30)), 2)).astype(float)  # many on edges/vertices
+        polys = [rng.integers(0, 20, (int(rng.integers(1, 8)), 2)).astype(float) for _ in range(f % 4)]
+        points.append(pts)
+        polygons.append(polys)
+    got = inside_ignore_regions(points, polygons)
+    for pts, polys, g in zip(points, polygons, got):
+        want = np.zeros(len(pts), bool)
+        for poly in polys:
+            want |= points_in_polygon(pts, poly)
+        assert g.tolist() == want.tolist()
+    assert any(g.any() for g in got)

@@ -50,8 +50,7 @@ def test_oks_similarity_hand_computed():
     tracker.update(prev, None)
     cur = Poses(moved[None], [[2, 0, 42, 80]], [1.0], COCO17)
     sim = tracker.similarity(cur, tracker.tracks)
-    # s^2: mean of the two confident-joint extents, 40 x 80 and 37.5 x 75 (joint 16 left out)
-    area = (40.0 * 80.0 + 37.5 * 75.0) / 2
+    area = 40.0 * 80.0  # s^2: mean of the two boxes' areas, both 40 x 80
     k = 2 * COCO17.sigma_array[:16]
     expected = np.mean(np.exp(-4.0 / (2 * area * k**2)))
     np.testing.assert_allclose(sim, [[expected]], rtol=1e-6)
