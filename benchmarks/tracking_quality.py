@@ -143,7 +143,8 @@ def main() -> None:
     tracker_ms = 1000 * timed.seconds / len(frames)
     print(json.dumps({
         "sequences": len(scenes), "frames_per_sequence": args.frames, "people": args.people,
-        "miss_rate": args.miss_rate, "speed": args.speed, "pan": args.pan, "flow": args.flow, "flow_scale": args.flow_scale, "gt_poses": variants[next(iter(variants))]["num_objects"],
+        "miss_rate": args.miss_rate, "speed": args.speed, "pan": args.pan, "flow": args.flow,
+        "flow_scale": args.flow_scale, "gt_poses": variants[next(iter(variants))]["num_objects"],
         "setup_seconds": round(t_setup, 2), "tracker_ms_per_frame": round(tracker_ms, 3),
         "total_seconds": round(time.perf_counter() - t0, 2),
         "defaults": {k: v for k, v in vars(base).items()},

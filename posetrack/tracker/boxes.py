@@ -98,7 +98,9 @@ def merge_proposals(
     det_boxes = np.asarray(det_boxes, np.float32).reshape(-1, 4)
     prop_boxes = np.asarray(prop_boxes, np.float32).reshape(-1, 4)
     boxes = np.concatenate([det_boxes, prop_boxes])
-    scores = np.concatenate([np.asarray(det_scores, np.float32).reshape(-1), np.asarray(prop_scores, np.float32).reshape(-1)])
+    scores = np.concatenate(
+        [np.asarray(det_scores, np.float32).reshape(-1), np.asarray(prop_scores, np.float32).reshape(-1)]
+    )
     is_det = np.arange(len(boxes)) < nd
     if not one_to_one:
         keep = np.sort(nms(boxes, scores, threshold, is_det, protected=is_det))

@@ -11,6 +11,7 @@ from scipy.optimize import linear_sum_assignment
 
 from posetrack.pose.bottomup_hungarian import munkres_assign
 from posetrack.pose.grouping import (
+    _sparse_top_k,
     COCO_JOINT_ORDER,
     GroupingParams,
     adjust,
@@ -142,6 +143,25 @@ def test_top_k_returns_locations_values_and_tags():
     assert loc_k[3, 0].tolist() == [15, 7] and loc_k[3, 1].tolist() == [4, 2]
     np.testing.assert_allclose(val_k[3], [0.9, 0.4, 0.0], atol=1e-7)
     np.testing.assert_allclose(tag_k[3, 0], [4.0, 5.0])
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_thresholded_top_k_keeps_every_candidate_above_threshold(dense):
+    rng = np.random.default_rng(4)
+    if dense:  # most pixels above the threshold: falls back to the full max filter
+        heat = torch.rand(K, 80, 100)
+    else:
+        heat, _ = render(random_people(rng, 4, 80, 100), np.zeros(4), rng.uniform(0.05, 1, (4, K)), 80, 100)
+    heat[2, 10, 10:12] = 1.5  # a plateau: both pixels survive NMS, as with max pooling
+    assert (_sparse_top_k(heat, 5, 5, 0.1) is None) == dense
+    tags = torch.randn(K, 80, 100, 2)
+    full = top_k(heat, tags, 5, 5)
+    fast = top_k(heat, tags, 5, 5, threshold=0.1)
+    above = full[2] > 0.1
+    np.testing.assert_array_equal(fast[2] > 0.1, above)
+    assert sorted(fast[1][2, :2].tolist()) == [[10, 10], [11, 10]]
+    for a, b in zip(full, fast):
+        np.testing.assert_array_equal(a[above], b[above])
 
 
 def _candidates(per_joint: dict[int, list[tuple[float, float, float, float]]], k: int = 4):
