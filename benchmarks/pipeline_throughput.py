@@ -26,19 +26,17 @@ import torch
 from posetrack import Pipeline, load_config
 from posetrack.runner import process_video
 from posetrack.synthetic import SyntheticScene, write_video
-from posetrack.types import Detections
+from posetrack.types import Detections, Frame
 
 
 class ReplayDetector:
-    """The scene's ground-truth boxes, in frame order (stands in for a trained detector)."""
+    """The scene's ground-truth boxes by frame index (stands in for a trained detector)."""
 
     def __init__(self, boxes: list[np.ndarray]) -> None:
-        self.boxes, self.next = boxes, 0
+        self.boxes = boxes
 
-    def detect(self, images):
-        out = [Detections(b, np.full(len(b), 0.9)) for b in self.boxes[self.next:self.next + len(images)]]
-        self.next += len(images)
-        return out
+    def detect(self, frames):
+        return [Detections(self.boxes[f.index], np.full(len(self.boxes[f.index]), 0.9)) for f in frames]
 
 
 def time_detectors(images: list[np.ndarray], device: str, names: list[str]) -> dict[str, float]:
@@ -48,10 +46,11 @@ def time_detectors(images: list[np.ndarray], device: str, names: list[str]) -> d
     out = {}
     for name in names:
         det = build_detector(DetectorConfig(name=name, weights=None, batch_size=1), device)
-        det.detect(images[:1])  # warm-up
+        frames = [Frame(i, 0.0, img) for i, img in enumerate(images)]
+        det.detect(frames[:1])  # warm-up
         t0 = time.perf_counter()
-        for img in images:
-            det.detect([img])
+        for frame in frames:
+            det.detect([frame])
         out[name] = round(len(images) / (time.perf_counter() - t0), 2)
     return out
 

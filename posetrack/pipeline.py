@@ -178,7 +178,7 @@ class Pipeline:
                     previous = frame.image
                 t0 = time.perf_counter()
                 if self.detector is not None:
-                    detections = self.detector.detect([f.image for f in batch])
+                    detections = self.detector.detect(batch)
                 else:
                     detections = [Detections.empty() for _ in batch]
                 times.add("detect", time.perf_counter() - t0)

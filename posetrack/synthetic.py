@@ -24,7 +24,7 @@ import numpy as np
 
 from posetrack.keypoints import COCO17
 from posetrack.oks import oks_matrix
-from posetrack.types import Detections, Poses
+from posetrack.types import Detections, Frame, Poses
 
 # Canonical COCO-17 joint offsets from the mid-hip point, in units of body height, facing the camera.
 _BODY = np.array([
@@ -262,15 +262,15 @@ class FlakyDetector:
 
     def __init__(self, frames: Sequence[SceneFrame], miss_rate: float = 0.2, jitter: float = 0.05,
                  seed: int = 0, drop: dict[int, Sequence[int]] | None = None) -> None:
-        self.lookup = _FrameLookup(frames)
+        self.by_index = {f.index: f for f in frames}
         self.miss_rate, self.jitter = miss_rate, jitter
         self.rng = np.random.default_rng(seed)
         self.drop = {k: set(v) for k, v in (drop or {}).items()}
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
         out = []
-        for image in images:
-            gt = self.lookup(image)
+        for frame in frames:
+            gt = self.by_index[frame.index]
             n = len(gt.ids)
             keep = self.rng.random(n) >= self.miss_rate
             keep &= ~np.isin(gt.ids, list(self.drop.get(gt.index, ())))
@@ -284,20 +284,13 @@ class FlakyDetector:
 
 # -- running and scoring ---------------------------------------------------------------------------
 def run_tracking(frames: Sequence[SceneFrame], tracker, estimator, detector=None, flow=None) -> list[Poses]:
-    """The pipeline's per-frame loop on in-memory frames: detect → propose → pose → update."""
-    results = []
-    previous = None
-    for f in frames:
-        field_ = flow(previous, f.image) if (flow is not None and previous is not None) else None
-        if estimator.needs_boxes:
-            dets = detector.detect([f.image])[0] if detector is not None else Detections.empty()
-            boxes = tracker.propose(dets, field_)
-            poses = estimator.estimate(f.image, boxes)
-        else:
-            poses = estimator.estimate(f.image, None)
-        results.append(tracker.update(poses, field_))
-        previous = f.image
-    return results
+    """The pipeline's frame loop (detect → propose → pose → update) over in-memory scene frames."""
+    from posetrack.config import PipelineConfig
+    from posetrack.pipeline import Pipeline
+
+    pipeline = Pipeline(PipelineConfig(), estimator, detector, flow, lambda: tracker)
+    stream = (Frame(f.index, f.index / 25.0, f.image) for f in frames)
+    return [result.poses for result in pipeline.run(stream)]
 
 
 def match_gt(gt: SceneFrame, poses: Poses, min_oks: float = 0.5) -> dict[int, int]:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 
 from posetrack.detectors.base import Detector
 from posetrack.detectors.config import DetectorConfig
-from posetrack.types import Detections
+from posetrack.types import Detections, Frame
 
 
 class NoDetector:
     """``name: none``: no boxes (bottom-up pipelines, or tracking only propagated people)."""
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        return [Detections.empty() for _ in images]
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        return [Detections.empty() for _ in frames]
 
 
 def build_detector(config: DetectorConfig, device="cpu") -> Detector:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-import numpy as np
-
-from posetrack.types import Detections
+from posetrack.types import Detections, Frame
 
 
 class Detector(Protocol):
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """Person boxes for each RGB uint8 HxWx3 image (one Detections per image, in order)."""
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        """Person boxes for each frame (one Detections per frame, in order).
+
+        Frames, not bare images: detectors that read boxes from somewhere (a detections file,
+        ground truth) find them by the frame's index or file name."""
         ...

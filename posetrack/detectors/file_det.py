@@ -117,17 +117,12 @@ def read_detections_file(path: str | Path) -> tuple[dict[int, np.ndarray], dict[
 
 
 class FileDetector:
-    """Implements the Detector protocol from a detections file.
-
-    ``detect(images)`` cannot see frame numbers, so it counts: the n-th image it is given is frame n
-    (right for a whole video read with stride 1). Callers that have :class:`Frame` objects should call
-    ``detect_frames``, which uses each frame's file name and index.
-    """
+    """Implements the Detector protocol from a detections file: each frame's boxes are found by
+    its file name (image folders) or else by its index in the source."""
 
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
         self.by_index, self.by_name = read_detections_file(config.file)
-        self._count = 0
 
     def _lookup(self, index: int, name: str = "") -> Detections:
         rows = self.by_name.get(_basename(name)) if name else None
@@ -135,10 +130,5 @@ class FileDetector:
             rows = self.by_index.get(index, np.zeros((0, 5), np.float32))
         return filter_boxes(rows[:, :4], rows[:, 4], self.config, nms=True)
 
-    def detect_frames(self, frames: Sequence[Frame]) -> list[Detections]:
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
         return [self._lookup(f.index, f.name) for f in frames]
-
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        out = [self._lookup(self._count + i) for i in range(len(images))]
-        self._count += len(images)
-        return out

@@ -15,7 +15,7 @@ import numpy as np
 from posetrack.detectors.boxes import filter_boxes
 from posetrack.detectors.config import DetectorConfig
 from posetrack.errors import ConfigError
-from posetrack.types import Detections
+from posetrack.types import Detections, Frame
 
 
 def hog_available() -> bool:
@@ -36,10 +36,10 @@ class HogDetector:
         self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
         self.win_stride, self.scale = win_stride, scale
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
         out = []
-        for img in images:
-            gray = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
+        for frame in frames:
+            gray = cv2.cvtColor(np.ascontiguousarray(frame.image), cv2.COLOR_RGB2GRAY)
             rects, weights = self.hog.detectMultiScale(
                 gray, hitThreshold=0.0, winStride=(self.win_stride, self.win_stride), scale=self.scale
             )

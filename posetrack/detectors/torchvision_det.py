@@ -16,7 +16,7 @@ import torch
 from posetrack.detectors.boxes import filter_boxes
 from posetrack.detectors.config import DetectorConfig
 from posetrack.errors import CheckpointError
-from posetrack.types import Detections
+from posetrack.types import Detections, Frame
 
 PERSON_LABEL = 1  # COCO category id of "person" (torchvision keeps COCO's 91-id numbering)
 
@@ -111,5 +111,5 @@ class TorchvisionDetector:
                 outputs.extend(self.model(batch))
         return outputs
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        return [person_detections(o, self.config) for o in self.raw(images)]
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        return [person_detections(o, self.config) for o in self.raw([f.image for f in frames])]

@@ -18,17 +18,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from posetrack.errors import FormatError, InputError
 from posetrack.keypoints import COCO17, coco_to_posetrack, get_layout
-from posetrack.types import Detections, FrameResult, Poses
+from posetrack.types import Detections, Frame, FrameResult, Poses
 
 log = logging.getLogger("posetrack")
 
@@ -137,31 +136,17 @@ def file_boxes(seq: DatasetSequence, det_dir: Path, score_threshold: float = 0.0
 
 
 class SequenceBoxes:
-    """A Detector that returns given boxes per frame file name.
-
-    The pipeline calls ``detect`` on frames in the order the source yields them, so the names the
-    source yielded are queued (:meth:`frames`) and taken off in ``detect``.
-    """
+    """A Detector that returns given boxes (ground truth or a public detections file) per frame
+    file name."""
 
     def __init__(self) -> None:
         self.boxes: dict[str, Detections] = {}
-        self._names: deque[str] = deque()
 
     def start(self, boxes: dict[str, Detections]) -> None:
         self.boxes = boxes
-        self._names.clear()
 
-    def frames(self, source) -> Iterator:
-        for frame in source:
-            self._names.append(frame.name)
-            yield frame
-
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        out = []
-        for _ in images:
-            name = self._names.popleft()
-            out.append(self.boxes.get(name, Detections.empty()))
-        return out
+    def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        return [self.boxes.get(frame.name, Detections.empty()) for frame in frames]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -192,8 +177,7 @@ def prediction_complete(path: Path, seq: DatasetSequence) -> bool:
     )  # fmt: skip
 
 
-def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_threshold: float,
-                     boxes: SequenceBoxes | None = None) -> int:
+def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_threshold: float) -> int:
     """Run ``pipeline`` over the sequence's frames and write its prediction file; returns frames run."""
     from posetrack.outputs import PoseTrackJsonWriter
 
@@ -202,8 +186,7 @@ def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_thresho
     results: dict[str, FrameResult] = {}
     layout = None
     with pipeline.open(seq.image_dir) as source:
-        frames = boxes.frames(source) if boxes is not None else source
-        for result in pipeline.run(frames):
+        for result in pipeline.run(source):
             result.poses = threshold_poses(result.poses, kpt_threshold)
             layout = result.poses.layout
             results[_basename(result.name)] = result
@@ -276,6 +259,6 @@ def run_benchmark(
             bar.set_postfix_str(seq.name)
             if box_source is not None:
                 box_source.start(gt_boxes(seq) if boxes == "gt" else file_boxes(seq, Path(detections_dir)))
-            predict_sequence(pipeline, seq, out_dir / f"{seq.name}.json", kpt_threshold, box_source)
+            predict_sequence(pipeline, seq, out_dir / f"{seq.name}.json", kpt_threshold)
     result = evaluate_dirs(str(Path(root) / "annotations" / split), str(out_dir))
     return BenchmarkSummary(out_dir, [s.name for s in todo], [s.name for s in resumed], result)

@@ -25,7 +25,6 @@ from posetrack.evaluation.mot import JointAccumulator, MotCounts
 from posetrack.evaluation.posetrack_io import (
     NUM_JOINTS,
     REPORT_NAMES,
-    FrameAnno,
     People,
     SequenceAnno,
 )
