@@ -31,4 +31,3 @@ def setup_logging(verbose: bool) -> None:
     logger = logging.getLogger("posetrack")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
-    logger.propagate = False

@@ -223,7 +223,8 @@ def test_normalise_is_imagenet_rgb():
     img[..., 0] = 255
     x = normalise(img, "cpu")
     assert x.shape == (1, 3, 2, 3)
-    np.testing.assert_allclose(x[0, :, 0, 0].numpy(), [(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225], rtol=1e-6)
+    expected = [(1 - 0.485) / 0.229, -0.456 / 0.224, -0.406 / 0.225]
+    np.testing.assert_allclose(x[0, :, 0, 0].numpy(), expected, rtol=1e-6)
 
 
 def test_stage_maps_average_heatmaps_and_take_first_tags():
