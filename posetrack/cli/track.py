@@ -16,11 +16,15 @@ def track_file(poses_path, output, video=None, config_name="default", overwrite=
     from posetrack.config import load_config
     from posetrack.flow import build_flow
     from posetrack.tracker import build_tracker
-    from posetrack.tracker.posefile import posetrack_json, read_poses_file, write_json_atomic
+    from posetrack.outputs import PoseTrackJsonWriter
+    from posetrack.tracker.posefile import read_poses_file
+    from posetrack.types import FrameResult
 
     output = Path(output)
     if output.exists() and not overwrite:
         raise OutputError(f"{output}: already exists (use --overwrite to replace it)")
+    if not output.parent.is_dir():
+        raise OutputError(f"{output.parent}: output folder does not exist")
     config = load_config(config_name)
     frames, layout = read_poses_file(poses_path)
     tracker = build_tracker(config.tracker, layout)
@@ -57,7 +61,13 @@ def track_file(poses_path, output, video=None, config_name="default", overwrite=
                 f"{poses_path} ({len(missing)} frames missing)"
             )
         tracked = [results[i] for i in range(len(frames))]
-    write_json_atomic(posetrack_json(frames, tracked, layout), output, overwrite)
+    vid_id = next((f.image["vid_id"] for f in frames if "vid_id" in f.image), 0)
+    writer = PoseTrackJsonWriter(output, Path(poses_path).stem, layout, vid_id=vid_id)
+    for frame, poses in zip(frames, tracked):
+        confirmed = poses.select(poses.track_ids >= 0)  # ids -1: tracks not yet confirmed (min_hits)
+        result = FrameResult(frame.index, 0.0, 0, 0, confirmed)
+        writer.add(result, image_id=frame.image["id"], file_name=frame.image.get("file_name"))
+    writer.close()
     return len({int(t) for p in tracked for t in p.track_ids if t >= 0})
 
 

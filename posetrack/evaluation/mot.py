@@ -126,24 +126,30 @@ class JointAccumulator:
                 rows, cols = _assign(d, valid)
                 pairs = [(oids[r].item(), hids[k].item(), float(d[r, k])) for r, k in zip(rows, cols)]
             for o, h, dij in pairs:
-                if o in pair and pair[o] != h:
-                    c.switches += 1
-                    if h not in self.matched_hyps:
-                        c.sum_d += dij  # ASCEND row
-                else:
-                    c.matches += 1
-                if h in self.owner and self.owner[h] != o:
-                    if o not in self.matched_objects:
-                        c.sum_d += dij  # MIGRATE row
-                    c.sum_d += dij  # TRANSFER row
-                c.sum_d += dij  # the MATCH / SWITCH row itself
-                self.matched_hyps.add(h)
-                self.matched_objects.add(o)
+                self._assigned(o, h, dij)
                 done_o.add(o)
-                pair[o] = h
-                self.owner[h] = o
         c.misses += n_obj - len(done_o)
         c.false_positives += n_hyp - len(done_o)
+
+    def _assigned(self, o: int, h: int, dij: float) -> None:
+        """Book a step-2 assignment: a match or a switch, with motmetrics' event rows whose
+        distances poseval sums into MOTP (MATCH/SWITCH, plus ASCEND, MIGRATE, TRANSFER)."""
+        c = self.counts
+        if o in self.pair and self.pair[o] != h:
+            c.switches += 1
+            if h not in self.matched_hyps:
+                c.sum_d += dij  # ASCEND row
+        else:
+            c.matches += 1
+        if h in self.owner and self.owner[h] != o:
+            if o not in self.matched_objects:
+                c.sum_d += dij  # MIGRATE row
+            c.sum_d += dij  # TRANSFER row
+        c.sum_d += dij  # the MATCH / SWITCH row itself
+        self.matched_hyps.add(h)
+        self.matched_objects.add(o)
+        self.pair[o] = h
+        self.owner[h] = o
 
     def _update_dense(self, oids: np.ndarray, hids: np.ndarray, dists: np.ndarray) -> None:
         """motmetrics' algorithm on the full matrix; handles repeated ids within a frame."""
@@ -197,22 +203,7 @@ class JointAccumulator:
         if n_done < min(no, nh) and valid.any():
             rows, cols = _assign(d, valid)
             for i, j in zip(rows.tolist(), cols.tolist()):
-                o, h, dij = ol[i], hl[j], float(d[i, j])
-                if o in pair and pair[o] != h:
-                    c.switches += 1
-                    if h not in self.matched_hyps:
-                        c.sum_d += dij  # ASCEND row
-                else:
-                    c.matches += 1
-                if h in self.owner and self.owner[h] != o:
-                    if o not in self.matched_objects:
-                        c.sum_d += dij  # MIGRATE row
-                    c.sum_d += dij  # TRANSFER row
-                c.sum_d += dij  # the MATCH / SWITCH row itself
-                self.matched_hyps.add(h)
-                self.matched_objects.add(o)
+                self._assigned(ol[i], hl[j], float(d[i, j]))
                 n_done += 1
-                pair[o] = h
-                self.owner[h] = o
         c.misses += no - n_done
         c.false_positives += nh - n_done

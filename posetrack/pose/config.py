@@ -27,7 +27,7 @@ class PoseConfig:
     max_people: int = bounded(30, 1)
     detection_threshold: float = bounded(0.1, 0.0, 1.0)
     tag_threshold: float = bounded(1.0, 0.0)
-    refine: bool = False
+    refine: bool = True  # the official HigherHRNet test default (TEST.REFINE)
     adjust: bool = True
     nms_kernel: int = bounded(5, 1)  # heatmap NMS max-pool window (official test config: 5)
     assignment: Literal["munkres", "scipy"] = "munkres"  # munkres = official tie-breaking

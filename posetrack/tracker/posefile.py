@@ -17,14 +17,12 @@ score, enlarged by 15 %.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from posetrack.errors import FormatError, InputError, OutputError
+from posetrack.errors import FormatError, InputError
 from posetrack.keypoints import COCO17, POSETRACK17, KeypointLayout
 from posetrack.tracker.boxes import keypoint_boxes
 from posetrack.types import Poses
@@ -126,51 +124,3 @@ def read_poses_file(path: str | Path) -> tuple[list[PoseFrame], KeypointLayout]:
             frames.append(PoseFrame(image, index, poses, extra))
         return frames, layout
     raise FormatError(f"{path}: expected PoseTrack 2018 JSON (images/annotations) or a COCO keypoint results list")
-
-
-def posetrack_json(frames: list[PoseFrame], tracked: list[Poses], layout: KeypointLayout) -> dict:
-    """PoseTrack 2018 JSON for tracked poses (poses without a confirmed id, -1, are left out)."""
-    images, annotations = [], []
-    n = len(frames)
-    vid_id = next((f.image.get("vid_id") for f in frames if "vid_id" in f.image), 0)
-    for frame, poses in zip(frames, tracked):
-        img = dict(frame.image)
-        img.setdefault("file_name", f"{frame.index:06d}.jpg")
-        img.setdefault("frame_id", img["id"])
-        img.setdefault("vid_id", vid_id)
-        img["nframes"] = img.get("nframes", n)
-        images.append(img)
-        for i in range(len(poses)):
-            if poses.track_ids[i] < 0:
-                continue
-            x1, y1, x2, y2 = (float(v) for v in poses.boxes[i])
-            kp = poses.keypoints[i]
-            annotations.append({
-                "id": len(annotations), "image_id": img["id"], "category_id": 1,
-                "track_id": int(poses.track_ids[i]), "bbox": [x1, y1, x2 - x1, y2 - y1],
-                "keypoints": [round(float(v), 3) for v in kp.reshape(-1)],
-                "scores": [round(float(v), 4) for v in kp[:, 2]], "score": float(poses.scores[i]),
-            })  # fmt: skip
-    category = {
-        "id": 1, "name": "person", "supercategory": "person", "keypoints": list(layout.joints),
-        "skeleton": [[a + 1, b + 1] for a, b in layout.skeleton],  # 1-based, as COCO / PoseTrack files
-    }
-    return {"images": images, "annotations": annotations, "categories": [category]}
-
-
-def write_json_atomic(data: dict, path: str | Path, overwrite: bool = False) -> Path:
-    """Write JSON to a temporary file next to ``path`` and rename it into place."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: already exists (use --overwrite to replace it)")
-    if not path.parent.is_dir():
-        raise OutputError(f"{path.parent}: output folder does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -136,6 +136,8 @@ def estimate(people: np.ndarray, flip: bool, scales: list[float], **cfg) -> Pose
     rng = np.random.default_rng(7)
     tags = np.arange(len(people)) * 2.0 + 0.5
     vals = rng.uniform(0.5, 1.0, people.shape[:2])
+    # grouping alone: refine (on by default, as officially) would look for the planted missing joints
+    cfg.setdefault("refine", False)
     config = PoseConfig(model="oracle", weights=None, flip_test=flip, scales=scales, **cfg)
     est = BottomUpEstimator(OracleNet(people, tags, vals), COCO17, config, INPUT, "cpu")
     return est.estimate(ramp_image())
