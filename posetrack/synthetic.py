@@ -348,21 +348,17 @@ def mot_metrics(frames: Sequence[SceneFrame], results: Sequence[Poses], min_oks:
 
 # -- video files -----------------------------------------------------------------------------------
 def write_video(images: Sequence[np.ndarray], path: str | Path, fps: int = 25, crf: int = 12) -> Path:
-    """Write RGB frames as an H.264 mp4 (PyAV, libx264, yuv420p; width and height must be even)."""
-    import av
+    """Write RGB frames as an H.264 mp4 at a constant ``fps`` (posetrack.video.VideoWriter)."""
+    from posetrack.video import VideoWriter
 
-    path = Path(path)
     h, w = images[0].shape[:2]
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "ultrafast"}
-        for img in images:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    writer = VideoWriter(path, w, h, fps, crf=crf, preset="ultrafast")
+    try:
+        for i, image in enumerate(images):
+            writer.write(image, i / fps)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 

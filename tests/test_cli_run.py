@@ -119,3 +119,16 @@ def test_help_and_version(workspace):
     for command in ("run", "config", "eval", "track", "weights", "benchmark"):
         assert command in r.stdout
     assert posetrack("--version", cwd=workspace).stdout.startswith("posetrack, version")
+
+
+def test_run_bottom_up_preset(workspace):
+    """`--config higherhrnet-w32-512` runs the bottom-up path (no detector); here with the tiny
+    test network of the same family and random weights."""
+    out = workspace / "out-bu"
+    r = posetrack("run", "clip.mp4", "-c", "higherhrnet-w32-512", "-o", out, "-q", "--device", "cpu",
+                  "--set", "pose.model=higherhrnet-w8-128", "--set", "pose.weights=null",
+                  "--set", "pose.refine=false", "--no-render", cwd=workspace)
+    assert r.returncode == 0, r.stderr
+    pt = json.loads((out / "clip.posetrack.json").read_text())
+    assert len(pt["images"]) == 12
+    assert pt["categories"][0]["keypoints"][0] == "nose"
