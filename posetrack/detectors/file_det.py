@@ -17,7 +17,6 @@ through the same score threshold, minimum size and NMS as a model's.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
 from typing import Sequence
@@ -26,7 +25,8 @@ import numpy as np
 
 from posetrack.detectors.boxes import filter_boxes
 from posetrack.detectors.config import DetectorConfig
-from posetrack.errors import FormatError, InputError
+from posetrack.errors import FormatError
+from posetrack.jsonio import read_json
 from posetrack.types import Detections, Frame
 
 POSETRACK_ID_MIN = 10**9  # PoseTrack 2018 image ids are 1VVVVVVFFFF (11 digits)
@@ -60,12 +60,7 @@ def _is_person(entry: dict) -> bool:
 def read_detections_file(path: str | Path) -> tuple[dict[int, np.ndarray], dict[str, np.ndarray]]:
     """{frame index: (N, 5) x1,y1,x2,y2,score} and {file base name: same} from a detections file."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: detections file not found")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, "detections file")
     by_index: dict[int, list] = defaultdict(list)
     by_name: dict[str, list] = defaultdict(list)
     if isinstance(data, list):

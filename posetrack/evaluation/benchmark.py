@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 from posetrack.errors import FormatError, InputError
+from posetrack.jsonio import read_json
 from posetrack.keypoints import COCO17, coco_to_posetrack, get_layout
 from posetrack.types import Detections, Frame, FrameResult, Poses
 
@@ -55,10 +56,7 @@ def find_sequences(root: str | Path, split: str) -> list[DatasetSequence]:
         raise InputError(f"{ann_dir}: no .json annotation files")
     seqs = []
     for path in files:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise FormatError(f"{path}: malformed JSON ({e})") from None
+        data = read_json(path, "annotation file")
         images = data.get("images") if isinstance(data, dict) else None
         if not isinstance(images, list):
             raise FormatError(f"{path}: field 'images' missing (the benchmark needs PoseTrack 2018 annotations)")
@@ -104,12 +102,7 @@ def file_boxes(seq: DatasetSequence, det_dir: Path, score_threshold: float = 0.0
     ``{image_id | file_name, bbox: [x, y, w, h], score[, category_id]}`` (or ``{"annotations": [...]}``).
     Entries are matched to frames by image id, else by file name."""
     path = Path(det_dir) / f"{seq.name}.json"
-    if not path.is_file():
-        raise InputError(f"{path}: detection file missing (one per sequence)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: malformed JSON ({e})") from None
+    data = read_json(path, "detections file (one per sequence)")
     items = data.get("annotations") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise FormatError(f"{path}: expected a list of detections")

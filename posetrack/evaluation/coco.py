@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -21,22 +20,12 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from posetrack.errors import FormatError, InputError
+from posetrack.jsonio import read_json
 
 STAT_NAMES = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
 PERSON_CATEGORY = 1
 
 
-def _read_json(path: str | Path, what: str) -> Any:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} not found: {p}")
-    try:
-        with open(p, encoding="utf-8") as fh:
-            return json.load(fh)
-    except json.JSONDecodeError as e:
-        raise FormatError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{what} cannot be read: {p} ({e})") from None
 
 
 def load_coco(annotations: str | Path | dict):
@@ -44,7 +33,7 @@ def load_coco(annotations: str | Path | dict):
     from pycocotools.coco import COCO
 
     source = str(annotations) if not isinstance(annotations, dict) else "<annotations>"
-    data = annotations if isinstance(annotations, dict) else _read_json(annotations, "annotation file")
+    data = annotations if isinstance(annotations, dict) else read_json(annotations, "annotation file")
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise FormatError(f"{source}: not a COCO annotation file (no 'images' list)")
     if not isinstance(data.get("annotations", []), list):
@@ -80,7 +69,7 @@ BoxesByImage = dict[int, tuple[np.ndarray, np.ndarray]]  # image id -> (xywh (N,
 
 def detection_boxes(path: str | Path, score_threshold: float = 0.0) -> BoxesByImage:
     """Person boxes of a COCO detection-results file (official IMAGE_THRE = 0.0 keeps all)."""
-    data = _read_json(path, "detection file")
+    data = read_json(path, "detection file")
     if not isinstance(data, list):
         raise FormatError(f"{path}: a COCO detection results file is a list of objects")
     grouped: dict[int, list] = defaultdict(list)
@@ -198,7 +187,7 @@ def evaluate_coco_keypoints(annotations, results: list[dict] | str | Path) -> di
 
     coco = annotations if hasattr(annotations, "loadRes") else load_coco(annotations)
     if not isinstance(results, list):
-        results = _read_json(results, "results file")
+        results = read_json(results, "results file")
         if not isinstance(results, list):
             raise FormatError("keypoint results must be a list of objects")
     if not results:

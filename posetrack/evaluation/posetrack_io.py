@@ -16,7 +16,6 @@ See docs/evaluation.md.
 from __future__ import annotations
 
 import glob
-import json
 import logging
 import math
 import os
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from posetrack.errors import FormatError, InputError
+from posetrack.jsonio import read_json
 
 log = logging.getLogger("posetrack")
 
@@ -432,13 +432,7 @@ def _read_annolist(data: dict, path: str, is_gt: bool) -> list[FrameAnno]:
 
 def read_sequence(path: str, is_gt: bool) -> SequenceAnno:
     """Read one sequence file (2018 or annolist format) into per-frame arrays."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: malformed JSON ({e})") from None
+    data = read_json(path, "sequence file")
     if not isinstance(data, dict):
         raise FormatError(f"{path}: expected a JSON object at the top level")
     if "annolist" in data:

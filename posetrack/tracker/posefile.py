@@ -16,13 +16,13 @@ score, enlarged by 15 %.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from posetrack.errors import FormatError, InputError
+from posetrack.errors import FormatError
+from posetrack.jsonio import read_json
 from posetrack.keypoints import COCO17, POSETRACK17, KeypointLayout
 from posetrack.tracker.boxes import keypoint_boxes
 from posetrack.types import Poses
@@ -85,12 +85,7 @@ def _pose_arrays(anns: list[dict], layout: KeypointLayout, where: str) -> tuple[
 
 def read_poses_file(path: str | Path) -> tuple[list[PoseFrame], KeypointLayout]:
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: poses file not found")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, "poses file")
     frames: list[PoseFrame] = []
     if isinstance(data, dict) and isinstance(data.get("images"), list) and isinstance(data.get("annotations"), list):
         layout = _layout_from_categories(data.get("categories"))

@@ -99,7 +99,7 @@ def test_malformed_json(tmp_path):
     gt_dir, pr_dir = write_pair(tmp_path, [[person(1)]], [[person(1)]])
     with open(os.path.join(pr_dir, "000001_mpii_test.json"), "w") as f:
         f.write('{"images": [')
-    with pytest.raises(FormatError, match="000001_mpii_test.json: malformed JSON"):
+    with pytest.raises(FormatError, match="000001_mpii_test.json: not valid JSON"):
         evaluate_dirs(gt_dir, pr_dir)
 
 

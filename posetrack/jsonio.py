@@ -1,0 +1,24 @@
+"""Reading a user's JSON file with errors that name it (annotations, detections, poses)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from posetrack.errors import FormatError, InputError
+
+
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """The parsed content of ``path``; InputError when it is missing or unreadable, FormatError
+    when it is not JSON. ``what`` names the file's role in the message ("detections file")."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: {what} not found")
+    try:
+        with open(p, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{p}: {what} cannot be read ({e})") from None
