@@ -132,3 +132,15 @@ def test_run_bottom_up_preset(workspace):
     pt = json.loads((out / "clip.posetrack.json").read_text())
     assert len(pt["images"]) == 12
     assert pt["categories"][0]["keypoints"][0] == "nose"
+
+
+def test_several_videos_one_after_the_other(workspace):
+    write_video(crossing_scene(num_frames=6).images(), workspace / "second.mp4")
+    out = workspace / "out-many"
+    r = posetrack("run", "clip.mp4", "second.mp4", "-c", "tiny.yaml", "-o", out, "-q",
+                  "--formats", "jsonl", "--no-render", cwd=workspace)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["clip.jsonl", "second.jsonl"]
+    summaries = [line for line in r.stderr.splitlines() if " frames, " in line]
+    assert [s.split(":")[0] for s in summaries] == ["clip.mp4", "second.mp4"]
+    assert "12 frames" in summaries[0] and "6 frames" in summaries[1]

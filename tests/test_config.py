@@ -83,3 +83,16 @@ def test_invalid_yaml(tmp_path):
     path.write_text("pose: [unclosed\n")
     with pytest.raises(ConfigError, match="broken.yaml: not valid YAML"):
         load_config(str(path))
+
+
+def test_every_preset_names_a_known_model_with_zoo_weights():
+    from posetrack.pose.models import model_spec
+    from posetrack.zoo import default_entry_for_model
+
+    for name in preset_names():
+        cfg = load_config(name)
+        spec = model_spec(cfg.pose.model)
+        assert (cfg.detector.name == "none") == (spec.kind == "bottomup"), name
+        if cfg.pose.weights == "zoo":
+            entry = default_entry_for_model(cfg.pose.model)
+            assert entry is not None and entry.model == cfg.pose.model, name
