@@ -1,1 +1,1 @@
-
+"""Evaluation: PoseTrack mAP/MOTA as the official toolkit computes them, COCO keypoint AP, and the benchmark runner."""
