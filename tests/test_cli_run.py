@@ -144,3 +144,23 @@ def test_several_videos_one_after_the_other(workspace):
     summaries = [line for line in r.stderr.splitlines() if " frames, " in line]
     assert [s.split(":")[0] for s in summaries] == ["clip.mp4", "second.mp4"]
     assert "12 frames" in summaries[0] and "6 frames" in summaries[1]
+
+
+def test_weights_file_and_mismatched_checkpoint(workspace, tmp_path):
+    import torch
+
+    from posetrack.pose import build_model
+
+    good, wrong = tmp_path / "tiny.pth", tmp_path / "bottomup.pth"
+    torch.save(build_model("hrnet-w8-128x96").state_dict(), good)
+    torch.save(build_model("higherhrnet-w8-128").state_dict(), wrong)
+    out = tmp_path / "out"
+    r = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", out, "-q", "--no-render",
+                  "--formats", "csv", "--weights", good, cwd=workspace)
+    assert r.returncode == 0, r.stderr
+    assert (out / "clip.csv").exists()
+    out2 = tmp_path / "out2"
+    r = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", out2, "-q", "--weights", wrong, cwd=workspace)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "bottomup.pth" in r.stderr and "final_layer" in r.stderr
+    assert not out2.exists()
