@@ -98,9 +98,8 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         return data
     if not isinstance(base, str):
         raise ConfigError(f"{path}: invalid value for 'base': expected a preset name or path")
-    base_path = resolve_config_path(base if os.sep in base or base.endswith(".yaml") else base)
-    if not base_path.is_absolute() and (path.parent / base).is_file():
-        base_path = path.parent / base
+    sibling = path.parent / base  # a file named relative to the config that names it comes first
+    base_path = sibling if sibling.is_file() else resolve_config_path(base)
     return merge(_read_yaml(base_path, seen + (path.resolve(),)), data)
 
 

@@ -27,14 +27,15 @@ from posetrack.oks import oks_matrix
 from posetrack.types import Detections, Frame, Poses
 
 # Canonical COCO-17 joint offsets from the mid-hip point, in units of body height, facing the camera.
-_BODY = np.array([
+# A walker in COCO-17 joints, as fractions of body height around the hip centre.
+BODY = np.array([
     (0.00, -0.42), (-0.025, -0.44), (0.025, -0.44), (-0.05, -0.43), (0.05, -0.43),  # face
     (-0.11, -0.30), (0.11, -0.30), (-0.15, -0.15), (0.15, -0.15), (-0.16, 0.00), (0.16, 0.00),  # arms
     (-0.06, 0.00), (0.06, 0.00), (-0.07, 0.24), (0.07, 0.24), (-0.07, 0.48), (0.07, 0.48),  # legs
 ], dtype=np.float64)  # fmt: skip
 # Horizontal swing amplitude per joint while walking (fraction of height); left/right in antiphase.
-_SWING = np.array([0, 0, 0, 0, 0, 0, 0, -0.03, 0.03, -0.07, 0.07, 0, 0, 0.05, -0.05, 0.10, -0.10])
-_LIMBS = ((5, 7), (7, 9), (6, 8), (8, 10), (11, 13), (13, 15), (12, 14), (14, 16), (5, 6), (11, 12))
+SWING = np.array([0, 0, 0, 0, 0, 0, 0, -0.03, 0.03, -0.07, 0.07, 0, 0, 0.05, -0.05, 0.10, -0.10])
+LIMBS = ((5, 7), (7, 9), (6, 8), (8, 10), (11, 13), (13, 15), (12, 14), (14, 16), (5, 6), (11, 12))
 VISIBLE_SCORE, OCCLUDED_SCORE = 0.9, 0.05  # oracle keypoint scores
 
 
@@ -111,9 +112,9 @@ class SyntheticScene:
             m = self.margin * p.height
             x = _reflect(np.array(p.x + p.vx * t), -m, self.width + m)
             y = _reflect(np.array(p.y + p.vy * t), 0.35 * self.height, 0.85 * self.height)
-            swing = np.sin(p.phase + 2 * np.pi * t / 16.0) * _SWING
-            out[i, :, 0] = x + (_BODY[:, 0] + swing) * p.height
-            out[i, :, 1] = y + _BODY[:, 1] * p.height
+            swing = np.sin(p.phase + 2 * np.pi * t / 16.0) * SWING
+            out[i, :, 0] = x + (BODY[:, 0] + swing) * p.height
+            out[i, :, 1] = y + BODY[:, 1] * p.height
         return out
 
     # -- rendering -------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class SyntheticScene:
             mask = np.zeros((H, W), np.uint8)
             pts = np.round(kp[i] * 4).astype(np.int32)  # 2 fractional bits for cv2 drawing
             thick = max(2, int(0.06 * p.height))
-            for a, b in _LIMBS:
+            for a, b in LIMBS:
                 cv2.line(mask, tuple(pts[a]), tuple(pts[b]), 1, thick, cv2.LINE_8, shift=2)
             cv2.fillPoly(mask, [pts[[5, 6, 12, 11]]], 1, cv2.LINE_8, shift=2)
             neck = ((pts[5] + pts[6]) // 2)

@@ -66,6 +66,17 @@ def test_base_inheritance_and_overrides(tmp_path):
     assert cfg.name == "mine"
 
 
+def test_base_file_next_to_the_config(tmp_path, monkeypatch):
+    (tmp_path / "parent.yaml").write_text("base: default\ntracker:\n  memory: 7\n")
+    (tmp_path / "child.yaml").write_text("base: parent.yaml\npose:\n  flip_test: false\n")
+    monkeypatch.chdir("/")  # the sibling is found whatever the working directory
+    cfg = load_config(str(tmp_path / "child.yaml"))
+    assert cfg.tracker.memory == 7 and cfg.pose.flip_test is False
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
+    with pytest.raises(ConfigError, match="refers back to itself"):
+        load_config(str(tmp_path / "loop.yaml"))
+
+
 def test_override_to_null():
     cfg = load_config("default", {"pose.weights": None, "video.end": None})
     assert cfg.pose.weights is None and cfg.video.end is None

@@ -20,17 +20,17 @@ import cv2
 import numpy as np
 
 from posetrack.keypoints import POSETRACK17
+from posetrack.synthetic import BODY, LIMBS, SWING
 
 # PoseTrack-17 joint offsets from the mid-hip point in body heights (ears unused: never annotated).
-_BODY = np.array([
-    (0.00, -0.40), (0.00, -0.33), (0.00, -0.50), (0.0, 0.0), (0.0, 0.0),  # nose, head bottom/top, ears
-    (-0.11, -0.30), (0.11, -0.30), (-0.15, -0.15), (0.15, -0.15), (-0.16, 0.00), (0.16, 0.00),
-    (-0.06, 0.00), (0.06, 0.00), (-0.07, 0.24), (0.07, 0.24), (-0.07, 0.48), (0.07, 0.48),
-], dtype=np.float64)  # fmt: skip
-_SWING = np.array([0, 0, 0, 0, 0, 0, 0, -0.03, 0.03, -0.07, 0.07, 0, 0, 0.05, -0.05, 0.10, -0.10])
+# The walker of posetrack.synthetic in PoseTrack-17 joints: head_bottom and head_top replace the
+# eyes; the ears exist in the layout but PoseTrack never annotates them.
+_BODY = BODY.copy()
+_BODY[1] = (0.00, -0.33)  # head_bottom
+_BODY[2] = (0.00, -0.50)  # head_top
+_BODY[3:5] = 0.0  # ears
 _EARS = (3, 4)
-_LIMBS = ((5, 7), (7, 9), (6, 8), (8, 10), (11, 13), (13, 15), (12, 14), (14, 16), (5, 6), (11, 12),
-          (5, 11), (6, 12), (1, 2))  # fmt: skip
+_LIMBS = LIMBS + ((5, 11), (6, 12), (1, 2))
 
 
 @dataclass
@@ -62,7 +62,7 @@ class SyntheticSequence:
 
 def _pose(cx: float, cy: float, height: float, phase: float) -> np.ndarray:
     xy = _BODY.copy()
-    xy[:, 0] += _SWING * np.sin(phase)
+    xy[:, 0] += SWING * np.sin(phase)
     return np.array([cx, cy]) + xy * height
 
 
