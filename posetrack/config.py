@@ -23,6 +23,9 @@ from posetrack.tracker.config import TrackerConfig
 from posetrack.video.config import VideoConfig
 
 OutputFormat = Literal["posetrack", "coco", "csv", "jsonl"]
+X264Preset = Literal[
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
+]
 
 
 @dataclass
@@ -31,7 +34,7 @@ class OutputConfig:
     render: bool = True
     render_threshold: float = bounded(0.3, 0.0, 1.0)  # keypoints below it are not drawn
     crf: int = bounded(23, 0, 51)  # libx264 quality (lower is better)
-    preset: str = "veryfast"  # libx264 speed preset
+    preset: X264Preset = "veryfast"  # libx264 speed preset
 
 
 @dataclass
@@ -88,7 +91,13 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in seen:
         raise ConfigError(f"{path}: 'base' refers back to itself")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {e.start}); save the config as UTF-8") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: config file cannot be read ({e.strerror or e})") from None
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     if not isinstance(data, dict):

@@ -2,13 +2,16 @@
 
 Stage configs are ordinary dataclasses. Field types are checked (``int``, ``float``, ``bool``,
 ``str``, ``Literal[...]``, ``X | None``, ``list[X]``, nested dataclasses) and numeric bounds can be
-attached with :func:`bounded`. A dataclass may also define ``check()`` for rules that involve
+attached with :func:`bounded`. Numbers must be finite: YAML's ``.nan`` and ``.inf`` are rejected
+everywhere (NaN passes every ``<``/``>`` bound check, so without this it would slip through). A
+dataclass may also define ``check()`` for rules that involve
 several fields; it raises ``ValueError("field: message")``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
@@ -67,6 +70,8 @@ def _convert(value: Any, tp: Any, where: str, source: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{source}: invalid value {value!r} for '{where}': expected a number")
+        if not math.isfinite(value):
+            raise ConfigError(f"{source}: invalid value {value!r} for '{where}': must be a finite number")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -7,7 +7,8 @@
   track id, box, person score and every keypoint's x, y, score.
 
 Each writer appends to a temp file as frames arrive (nothing per person is held until the end) and
-renames it onto the target in :meth:`close`; :meth:`abort` leaves nothing behind.
+renames it onto the target in :meth:`close`; :meth:`abort` leaves nothing behind. With
+``overwrite=False`` that rename never replaces a file that appeared meanwhile (see posetrack.atomic).
 """
 
 from __future__ import annotations
@@ -71,8 +72,11 @@ class PoseTrackJsonWriter:
     the same way); pass ``image_id``/``file_name`` to :meth:`add` to match a dataset's ids.
     """
 
-    def __init__(self, path: str | Path, video_name: str, layout: KeypointLayout, vid_id: int = 1) -> None:
+    def __init__(
+        self, path: str | Path, video_name: str, layout: KeypointLayout, vid_id: int = 1, overwrite: bool = True
+    ) -> None:
         self.path = Path(path)
+        self.overwrite = overwrite
         self.video_name = video_name
         self.layout = layout
         self.vid_id = vid_id
@@ -111,7 +115,7 @@ class PoseTrackJsonWriter:
              "frame_index": index, "nframes": nframes}
             for img_id, index, name in self._images
         ]  # fmt: skip
-        out = AtomicFile(self.path)
+        out = AtomicFile(self.path, overwrite=self.overwrite)
         try:
             self._annotations.file.flush()
             out.file.write('{"images": ' + json.dumps(images) + ',\n"annotations": [\n')
@@ -133,10 +137,10 @@ class PoseTrackJsonWriter:
 class CocoJsonWriter:
     """COCO keypoint results: a JSON list of {image_id, category_id, keypoints, score, ...}."""
 
-    def __init__(self, path: str | Path, image_id_offset: int = 0) -> None:
+    def __init__(self, path: str | Path, image_id_offset: int = 0, overwrite: bool = True) -> None:
         self.path = Path(path)
         self.image_id_offset = image_id_offset
-        self._file = AtomicFile(self.path)
+        self._file = AtomicFile(self.path, overwrite=overwrite)
         self._file.file.write("[")
         self._first = True
 
@@ -187,9 +191,9 @@ def table_rows(result: FrameResult) -> Iterable[list]:
 
 
 class CsvWriter:
-    def __init__(self, path: str | Path, layout: KeypointLayout) -> None:
+    def __init__(self, path: str | Path, layout: KeypointLayout, overwrite: bool = True) -> None:
         self.path = Path(path)
-        self._file = AtomicFile(self.path)
+        self._file = AtomicFile(self.path, overwrite=overwrite)
         self._csv = csv.writer(self._file.file)
         self._csv.writerow(table_columns(layout))
 
@@ -204,10 +208,10 @@ class CsvWriter:
 
 
 class JsonLinesWriter:
-    def __init__(self, path: str | Path, layout: KeypointLayout) -> None:
+    def __init__(self, path: str | Path, layout: KeypointLayout, overwrite: bool = True) -> None:
         self.path = Path(path)
         self._columns = table_columns(layout)
-        self._file = AtomicFile(self.path)
+        self._file = AtomicFile(self.path, overwrite=overwrite)
 
     def add(self, result: FrameResult) -> None:
         for row in table_rows(result):
@@ -227,13 +231,15 @@ def output_paths(out_dir: Path, stem: str, formats: Iterable[str], render: bool)
     return paths
 
 
-def open_writers(paths: dict[str, Path], video_name: str, layout: KeypointLayout) -> list[ResultWriter]:
+def open_writers(
+    paths: dict[str, Path], video_name: str, layout: KeypointLayout, overwrite: bool = True
+) -> list[ResultWriter]:
     """The file writers for ``paths`` (as returned by :func:`output_paths`, minus the video)."""
     makers = {
-        "posetrack": lambda p: PoseTrackJsonWriter(p, video_name, layout),
-        "coco": lambda p: CocoJsonWriter(p),
-        "csv": lambda p: CsvWriter(p, layout),
-        "jsonl": lambda p: JsonLinesWriter(p, layout),
+        "posetrack": lambda p: PoseTrackJsonWriter(p, video_name, layout, overwrite=overwrite),
+        "coco": lambda p: CocoJsonWriter(p, overwrite=overwrite),
+        "csv": lambda p: CsvWriter(p, layout, overwrite=overwrite),
+        "jsonl": lambda p: JsonLinesWriter(p, layout, overwrite=overwrite),
     }
     writers: list[ResultWriter] = []
     try:

@@ -166,7 +166,7 @@ class Pipeline:
 
     def _run(self, frames: Iterable[Frame], keep_images: bool) -> Iterator[FrameResult]:
         tracker = self.tracker_factory()
-        times = self.times
+        self.times = times = StageTimes()  # per run: a summary reports this video's times only
         batch_size = self.config.detector.batch_size if self.detector is not None else 1
         previous: np.ndarray | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posetrack-flow") as pool:

@@ -1,23 +1,31 @@
 """One video in, result files out: the unit of work of ``posetrack run`` (and of a cluster job).
 
 It checks the input and the outputs before any work starts, streams every frame's result to the
-writers, and on any failure (including Ctrl-C) removes everything it had started to write, so a
-run leaves either complete files or nothing.
+writers, and on any failure (including Ctrl-C, SIGTERM, a full disk) removes everything it had
+started to write, so a run leaves either complete files or nothing. Temp files a killed run left
+in the output folder are removed at the next run into it (posetrack.atomic.remove_stale_parts).
+
+Concurrent runs into one folder: the outputs are moved into place without replacing anything
+(unless ``overwrite``), so when two runs write the same names the first to finish keeps its files
+and the other fails with one line, removing its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
-from posetrack.errors import OutputError
+from posetrack.atomic import output_error, remove_stale_parts
+from posetrack.errors import InputError, OutputError
 from posetrack.outputs import open_writers, output_paths
 from posetrack.pipeline import Pipeline
 
@@ -55,7 +63,18 @@ def prepare_output_dir(out_dir: Path) -> bool:
             pass
     except OSError as e:
         raise OutputError(f"{out_dir}: output folder cannot be written ({e.strerror or e})") from None
+    for path in remove_stale_parts(out_dir):
+        log.info("removed %s, left by a posetrack run that was killed", path)
     return created
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """OSError while writing ``path`` (disk full, file too large...) → one-line OutputError."""
+    try:
+        yield
+    except OSError as e:
+        raise output_error(path, e) from None
 
 
 def check_overwrite(paths: dict[str, Path], overwrite: bool) -> None:
@@ -74,10 +93,18 @@ def preflight(pipeline_config, videos: list[Path], out_dir: Path, overwrite: boo
     from posetrack.video import open_source
 
     cfg = pipeline_config.output
+    writer_of: dict[Path, Path] = {}  # output path -> the video that writes it
     for video in videos:
-        with open_source(video, pipeline_config.video):
-            pass
+        with open_source(video, pipeline_config.video) as source:
+            check_has_frames(source, video)
         paths = output_paths(out_dir, _stem(video), cfg.formats, cfg.render)
+        for path in paths.values():
+            if path in writer_of:
+                raise OutputError(
+                    f"{writer_of[path]} and {video} would both write {path}: "
+                    "run them into different folders (-o)"
+                )
+        writer_of.update(dict.fromkeys(paths.values(), video))
         check_overwrite(paths, overwrite)
     existing = out_dir
     while not existing.exists():  # the folder is created later; its nearest ancestor must allow it
@@ -88,6 +115,21 @@ def preflight(pipeline_config, videos: list[Path], out_dir: Path, overwrite: boo
 
 def _stem(video: Path) -> str:
     return video.stem if video.is_file() else video.name
+
+
+def _span(source) -> str:
+    cfg = source.config
+    end = "the end" if cfg.end is None else f"{cfg.end:g} s"
+    length = ""
+    if source.total_frames and source.fps:
+        length = f" (it lasts {source.total_frames / source.fps:.2f} s)"
+    return f"between {cfg.start:g} s and {end}{length}"
+
+
+def check_has_frames(source, video: Path) -> None:
+    """InputError when start/end/stride select no frame of ``source`` (known from its frame count)."""
+    if source.num_frames == 0:
+        raise InputError(f"no frames in {video} {_span(source)}")
 
 
 def process_video(
@@ -102,6 +144,11 @@ def process_video(
     video, out_dir = Path(video), Path(out_dir)
     cfg = pipeline.config.output
     source = pipeline.open(video)  # bad input fails here, before any output exists
+    try:
+        check_has_frames(source, video)
+    except BaseException:
+        source.close()
+        raise
     stem = _stem(video)
     paths = output_paths(out_dir, stem, cfg.formats, cfg.render)
     created_dir = False
@@ -111,12 +158,14 @@ def process_video(
     try:
         created_dir = prepare_output_dir(out_dir)
         check_overwrite(paths, overwrite)
-        writers = open_writers(paths, stem, pipeline.pose.layout)
+        with _writing(out_dir):
+            writers = open_writers(paths, stem, pipeline.pose.layout, overwrite=overwrite)
         if cfg.render:
             from posetrack.video import AnnotatedVideoWriter
 
             renderer = AnnotatedVideoWriter(
-                paths["video"], source, threshold=cfg.render_threshold, crf=cfg.crf, preset=cfg.preset
+                paths["video"], source, threshold=cfg.render_threshold, crf=cfg.crf, preset=cfg.preset,
+                overwrite=overwrite,
             )
         track_ids: set[int] = set()
         people = frames = 0
@@ -126,19 +175,25 @@ def process_video(
         with bar:
             for result in pipeline.run(source, keep_images=renderer is not None):
                 for w in writers:
-                    w.add(result)
+                    with _writing(w.path):
+                        w.add(result)
                 if renderer is not None:
-                    renderer.submit(result.image, result.poses, result.timestamp)
+                    with _writing(paths["video"]):
+                        renderer.submit(result.image, result.poses, result.timestamp)
                 frames += 1
                 people += len(result.poses)
                 track_ids.update(int(t) for t in result.poses.track_ids if t >= 0)
                 bar.update(1)
                 bar.set_postfix(people=f"{people / frames:.1f}/frame", refresh=False)
+        if frames == 0:  # a frame count the container did not give, or frames that did not decode
+            raise InputError(f"no frames in {video} {_span(source)}")
         if renderer is not None:
-            renderer.close()
+            with _writing(paths["video"]):
+                renderer.close()
             committed.append(paths["video"])
         for w in writers:
-            committed.append(w.close())
+            with _writing(w.path):
+                committed.append(w.close())
         seconds = time.perf_counter() - start
     except BaseException:
         for w in writers:
@@ -156,3 +211,93 @@ def process_video(
     finally:
         source.close()
     return RunSummary(video, frames, people, len(track_ids), seconds, paths, dict(pipeline.times.seconds))
+
+
+# ---------------------------------------------------------------------------------------------
+# ``posetrack track``: track ids for poses another estimator produced
+
+
+def _frames_in_video_order(frames: list, source, poses_path) -> Iterator[tuple[int, object]]:
+    """(pose frame number, RGB image) for the pose frames found in ``source``, in video order,
+    streamed (one image in memory). Frames are matched by file name (image folders), else by frame
+    index; when the source ends without every pose frame, an InputError (before any output)."""
+    by_name = {Path(str(f.image.get("file_name", ""))).name: i for i, f in enumerate(frames)}
+    by_index = {f.index: i for i, f in enumerate(frames)}
+    seen: set[int] = set()
+    for frame in source:
+        i = by_name.get(Path(frame.name).name) if frame.name else None
+        if i is None:
+            i = by_index.get(frame.index)
+        if i is not None and i not in seen:
+            seen.add(i)
+            yield i, frame.image
+    if len(seen) < len(frames):
+        missing = [i for i in range(len(frames)) if i not in seen]
+        f = frames[missing[0]]
+        raise InputError(
+            f"{source.path}: has no frame for {f.image.get('file_name', '')!r} (frame {f.index}) of "
+            f"{poses_path} ({len(missing)} frames missing)"
+        )
+
+
+def track_poses(frames: list, tracker, steps: Iterable[tuple[int, object]], flow=None) -> list:
+    """Tracked Poses for each of ``frames`` (PoseFrame), updating ``tracker`` in the order of
+    ``steps``: (frame number, RGB image or None). With ``flow`` and images, the flow between
+    consecutive images propagates the tracks."""
+    tracked: list = [None] * len(frames)
+    previous = None
+    for i, image in steps:
+        field = None
+        if flow is not None and previous is not None and image is not None:
+            field = flow(previous, image)
+        tracked[i] = tracker.update(frames[i].poses, field)
+        previous = image
+    return tracked
+
+
+def track_poses_file(
+    poses_path: str | Path, output: str | Path, config, video: str | Path | None = None,
+    *, overwrite: bool = False, device: str | None = None,
+) -> int:
+    """The work of ``posetrack track``: read per-frame poses, assign track ids (with flow between
+    the frames of ``video`` when given), write PoseTrack 2018 JSON; returns the number of tracks."""
+    from posetrack.flow import build_flow
+    from posetrack.outputs import PoseTrackJsonWriter
+    from posetrack.tracker import build_tracker
+    from posetrack.tracker.posefile import read_poses_file
+    from posetrack.types import FrameResult
+
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise OutputError(f"{output}: already exists (use --overwrite to replace it)")
+    folder = output.parent
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: output folder does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: output folder cannot be written (permission denied)")
+    frames, layout = read_poses_file(poses_path)
+    tracker = build_tracker(config.tracker, layout)
+    if video is None:
+        tracked = track_poses(frames, tracker, ((i, None) for i in range(len(frames))))
+    else:
+        from posetrack.devices import resolve_device
+        from posetrack.video import open_source
+
+        with open_source(video, config.video) as source:
+            flow = build_flow(config.flow, resolve_device(device or config.device))
+            tracked = track_poses(frames, tracker, _frames_in_video_order(frames, source, poses_path), flow)
+    vid_id = next((f.image["vid_id"] for f in frames if "vid_id" in f.image), 0)
+    remove_stale_parts(folder)
+    with _writing(output):
+        writer = PoseTrackJsonWriter(output, Path(poses_path).stem, layout, vid_id=vid_id, overwrite=overwrite)
+    try:
+        with _writing(output):
+            for frame, poses in zip(frames, tracked):
+                confirmed = poses.select(poses.track_ids >= 0)  # ids -1: tracks not yet confirmed (min_hits)
+                writer.add(FrameResult(frame.index, 0.0, 0, 0, confirmed),
+                           image_id=frame.image["id"], file_name=frame.image.get("file_name"))
+            writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return len({int(t) for p in tracked for t in p.track_ids if t >= 0})

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from posetrack.cli.main import _Group, cli
-from posetrack.cli.options import parse_overrides, setup_logging
-from posetrack.errors import ConfigError
+from posetrack.cli.options import load_cli_config, setup_logging, shared_options, warn_if_random_weights
+from posetrack.errors import ConfigError, OutputError
 
 
 @cli.group(name="benchmark", cls=_Group)
@@ -20,9 +20,7 @@ def benchmark_group() -> None:
 @click.option("--root", required=True, type=click.Path(path_type=Path),
               help="Dataset root holding images/<split>/<seq>/*.jpg and annotations/<split>/<seq>.json.")
 @click.option("--split", default="val", show_default=True, help="Dataset split folder name.")
-@click.option("-c", "--config", "config_name", default="default", show_default=True,
-              help="Preset name (see `posetrack config list`) or a YAML file.")
-@click.option("--weights", default=None, help="Pose weights: a file, a zoo name, or 'zoo' (config: pose.weights).")
+@shared_options("config", "weights")
 @click.option("--gt-boxes", is_flag=True, help="Use the ground-truth person boxes instead of a detector.")
 @click.option("--detections", "detections_dir", type=click.Path(path_type=Path), default=None,
               help="Folder of public detection files, one <seq>.json per sequence, instead of a detector.")
@@ -32,24 +30,25 @@ def benchmark_group() -> None:
               help="Joints scoring below this are not written (default 0.4).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write the metrics to this JSON file.")
-@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (config: device).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value (repeatable).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@shared_options("device", "set", "overwrite", "quiet", "verbose")
 def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-                        json_out, device, sets, quiet, verbose) -> None:
-    """Predict every sequence of a PoseTrack dataset split, then print mAP and MOTA."""
+                        json_out, device, sets, overwrite, quiet, verbose) -> None:
+    """Predict every sequence of a PoseTrack dataset split, then print mAP and MOTA.
+
+    Device and weights come from the config as for `posetrack run` (zoo weights by default);
+    --overwrite applies to the --json file (prediction files are resumed, never replaced)."""
     from posetrack.cli.eval_posetrack import print_tables, write_json
-    from posetrack.config import load_config
     from posetrack.evaluation.benchmark import DEFAULT_KPT_THRESHOLD, find_sequences, run_benchmark
     from posetrack.pipeline import Pipeline
 
     setup_logging(verbose)
     if gt_boxes and detections_dir is not None:
         raise ConfigError("--gt-boxes and --detections exclude each other")
+    if json_out is not None and json_out.exists() and not overwrite:
+        raise OutputError(f"{json_out}: exists already (use --overwrite to replace it)")
     find_sequences(root, split)  # fail on a bad dataset before loading any model
-    overrides = {"device": device, "pose.weights": weights, **parse_overrides(sets)}
-    config = load_config(config_name, overrides)
+    config = load_cli_config(config_name, sets, device=device, weights=weights)
+    warn_if_random_weights(config)
     if out_dir is None:
         out_dir = Path(f"posetrack-{split}-{Path(config_name).stem}")
     boxes = "gt" if gt_boxes else "file" if detections_dir is not None else "model"
@@ -66,4 +65,4 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
                err=True)  # fmt: skip
     print_tables(summary.result)
     if json_out is not None:
-        write_json(summary.result, json_out)
+        write_json(summary.result, json_out, overwrite)

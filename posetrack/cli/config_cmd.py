@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from posetrack.cli.main import _Group, cli
-from posetrack.cli.options import parse_overrides
+from posetrack.cli.options import load_cli_config, shared_options
 
 
 @cli.group(name="config", cls=_Group)
@@ -23,10 +23,12 @@ def list_presets() -> None:
 
 
 @config_group.command(name="show")
-@click.argument("name", default="default")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a value.")
-def show(name: str, sets: tuple[str, ...]) -> None:
-    """Print the resolved config NAME (a preset or a YAML file) with every default filled in."""
-    from posetrack.config import dump_config, load_config
+@click.argument("name", required=False)
+@shared_options("config", "set", "device", "weights")
+def show(name: str | None, config_name: str, sets: tuple[str, ...], device: str | None, weights: str | None) -> None:
+    """Print the resolved config NAME (a preset or a YAML file; or -c NAME) with every default filled
+    in and every value validated: what `posetrack run` with the same options would use."""
+    from posetrack.config import dump_config
 
-    click.echo(dump_config(load_config(name, parse_overrides(sets))), nl=False)
+    config = load_cli_config(name or config_name, sets, device=device, weights=weights)
+    click.echo(dump_config(config), nl=False)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from posetrack.cli.eval_posetrack import write_json_file
 from posetrack.cli.main import eval_group
-from posetrack.cli.options import parse_overrides, setup_logging
+from posetrack.cli.options import load_cli_config, setup_logging, shared_options, warn_if_random_weights
 from posetrack.errors import ConfigError, InputError, OutputError
 
 
@@ -20,18 +20,14 @@ from posetrack.errors import ConfigError, InputError, OutputError
 @click.option("--detections", type=click.Path(path_type=Path), default=None,
               help="COCO detection results JSON (image_id, bbox xywh, score, category_id).")
 @click.option("--gt-boxes", is_flag=True, help="Use the ground-truth person boxes instead of detections.")
-@click.option("-c", "--config", "config_name", default="default", show_default=True,
-              help="Preset name or YAML file; its pose section picks the model and settings.")
-@click.option("--weights", default=None, help="Pose weights: a file, a zoo name, or 'zoo' (config: pose.weights).")
-@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (config: device).")
+@shared_options("config", "weights", "device")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the keypoint results JSON here.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value (repeatable).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@shared_options("set", "overwrite", "quiet", "verbose")
 def eval_coco(images_dir, annotations, detections, gt_boxes, config_name, weights, device, out, sets,
-              quiet, verbose) -> None:
-    """Top-down inference on COCO-format data with given person boxes; prints keypoint AP/AR."""
-    from posetrack.config import load_config
+              overwrite, quiet, verbose) -> None:
+    """Top-down inference on COCO-format data with given person boxes; prints keypoint AP/AR.
+
+    Device and weights come from the config as for `posetrack run` (zoo weights by default)."""
     from posetrack.devices import resolve_device
     from posetrack.evaluation.coco import (
         detection_boxes,
@@ -50,12 +46,15 @@ def eval_coco(images_dir, annotations, detections, gt_boxes, config_name, weight
         raise InputError(f"image folder not found: {images_dir}")
     if out is not None and out.parent and not out.parent.is_dir():
         raise OutputError(f"cannot write {out}: folder {out.parent} does not exist")
-    config = load_config(config_name, {"device": device, "pose.weights": weights, **parse_overrides(sets)})
+    if out is not None and out.exists() and not overwrite:
+        raise OutputError(f"{out}: exists already (use --overwrite to replace it)")
+    config = load_cli_config(config_name, sets, device=device, weights=weights)
     spec = model_spec(config.pose.model)
     if spec.kind != "topdown":
         raise ConfigError(f"pose.model '{config.pose.model}' is {spec.kind}; eval coco runs top-down models")
     if spec.layout != "coco17":
         raise ConfigError(f"pose.model '{config.pose.model}' predicts {spec.layout}, not COCO-17 keypoints")
+    warn_if_random_weights(config)
     coco = load_coco(annotations)
     boxes = ground_truth_boxes(coco) if gt_boxes else detection_boxes(detections)
 
@@ -69,9 +68,6 @@ def eval_coco(images_dir, annotations, detections, gt_boxes, config_name, weight
         progress = lambda ids: tqdm(ids, desc="images", unit="img")  # noqa: E731
     results = topdown_coco_results(estimator, coco, images_dir, boxes, progress)
     if out is not None:
-        try:
-            out.write_text(json.dumps(results))
-        except OSError as e:
-            raise OutputError(f"cannot write {out}: {e}") from None
+        write_json_file(results, out, overwrite)
     stats = evaluate_coco_keypoints(coco, results)
     click.echo(format_stats(stats, config.pose.model))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from posetrack.cli.main import eval_group
-from posetrack.cli.options import setup_logging
+from posetrack.cli.options import setup_logging, shared_options
 
 
 def print_tables(result, echo=click.echo) -> None:
@@ -21,21 +21,32 @@ def print_tables(result, echo=click.echo) -> None:
     echo(mot_table(result))
 
 
-def write_json(result, path: Path) -> None:
-    from posetrack.atomic import AtomicFile
+def write_json_file(data, path: Path, overwrite: bool) -> None:
+    """``data`` as JSON at ``path``, atomically; an existing file is replaced only with ``overwrite``."""
+    from posetrack.atomic import AtomicFile, output_error
     from posetrack.errors import OutputError
 
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: exists already (use --overwrite to replace it)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        out = AtomicFile(path)
+        out = AtomicFile(path, overwrite=overwrite)
     except OSError as e:
         raise OutputError(f"{path}: cannot be written ({e.strerror or e})") from None
     try:
-        json.dump(result.to_dict(), out.file, indent=1)
+        json.dump(data, out.file, indent=1)
         out.commit()
+    except OSError as e:
+        out.abort()
+        raise output_error(path, e) from None
     except BaseException:
         out.abort()
         raise
+
+
+def write_json(result, path: Path, overwrite: bool = False) -> None:
+    """The metrics of ``result`` (a PoseTrackResult) as JSON (see :func:`write_json_file`)."""
+    write_json_file(result.to_dict(), path, overwrite)
 
 
 @eval_group.command("posetrack")
@@ -44,8 +55,9 @@ def write_json(result, path: Path) -> None:
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write all metrics (per joint, totals, MOT counts) to this JSON file.")
 @click.option("--per-sequence", is_flag=True, help="Also evaluate and print each sequence on its own.")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequence: bool, verbose: bool) -> None:
+@shared_options("overwrite", "verbose")
+def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequence: bool, overwrite: bool,
+                   verbose: bool) -> None:
     """PoseTrack AP (PCKh@0.5) and MOTA of PRED_DIR against GT_DIR, as the official toolkit.
 
     Both folders hold one JSON file per sequence with the same names (PoseTrack 2018 or 2017
@@ -54,6 +66,10 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
     from posetrack.evaluation.posetrack_eval import evaluate_dirs
 
     setup_logging(verbose)
+    if json_out is not None and json_out.exists() and not overwrite:  # before the work, not after
+        from posetrack.errors import OutputError
+
+        raise OutputError(f"{json_out}: exists already (use --overwrite to replace it)")
     result = evaluate_dirs(str(gt_dir), str(pred_dir), per_sequence=per_sequence)
     if per_sequence:
         from posetrack.evaluation.posetrack_eval import group_parts
@@ -64,5 +80,5 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
             click.echo(f"{name}: AP {ap:.1f}  MOTA {mota:.1f}")
     print_tables(result)
     if json_out is not None:
-        write_json(result, json_out)
+        write_json(result, json_out, overwrite)
         click.echo(f"metrics written to {json_out}", err=True)

@@ -1,13 +1,72 @@
-"""The ``posetrack`` command: a click group whose subcommands live in sibling modules."""
+"""The ``posetrack`` command: a click group whose subcommands live in sibling modules.
+
+Every way a command can end on the user's side ends the same way: one line on stderr and a
+non-zero exit code, no traceback.
+
+* a :class:`~posetrack.errors.UserError` (bad input, config, output...): its message, exit code 2;
+* a click usage error (unknown option, ``--stride two``, a missing argument): click's message
+  without its usage block, exit code 2;
+* SIGINT, SIGTERM or SIGHUP: the signal becomes :class:`Interrupted` in the main thread, every
+  writer's ``except BaseException`` cleanup removes what it had started, and the process exits
+  with 128 + the signal's number. A second signal during that cleanup is ignored.
+"""
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
 
 from posetrack import __version__
 from posetrack.errors import UserError
+
+HANDLED_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Interrupted(BaseException):
+    """A signal asked the process to stop (a BaseException, like KeyboardInterrupt, so that no
+    ``except Exception`` swallows it and every cleanup runs)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+    def __str__(self) -> str:
+        return f"interrupted by {signal.Signals(self.signum).name}; no partial output left"
+
+
+class _SignalsRaise:
+    """While active (main thread only), the handled signals raise :class:`Interrupted` once."""
+
+    def __enter__(self) -> _SignalsRaise:
+        import threading
+
+        self._saved: dict[int, object] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        self._fired = False
+        for signum in HANDLED_SIGNALS:
+            self._saved[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame) -> None:
+        if self._fired:  # already stopping: let the cleanup finish
+            return
+        self._fired = True
+        raise Interrupted(signum)
+
+    def __exit__(self, *exc) -> None:
+        for signum, previous in self._saved.items():
+            signal.signal(signum, previous)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"posetrack: error: {message}", err=True)
+    sys.exit(code)
 
 
 class _Group(click.Group):
@@ -17,11 +76,28 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as e:
-            click.echo(f"posetrack: error: {e}", err=True)
-            sys.exit(e.exit_code)
+            _fail(str(e), e.exit_code)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+class _Root(_Group):
+    """The top-level group: also turns click's usage errors and signals into one line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            with _SignalsRaise():
+                rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:  # usage errors, bad parameter values, missing arguments
+            _fail(e.format_message(), 2)
+        except Interrupted as e:
+            _fail(str(e), e.exit_code)
+        except click.exceptions.Abort:  # Ctrl-C outside our handler (e.g. at a prompt)
+            _fail("interrupted", 130)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)  # rv is the exit code of --help / --version
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="posetrack")
 def cli() -> None:
     """Multi-person pose tracking in video: detect, estimate poses, track, evaluate."""

@@ -7,54 +7,42 @@ from pathlib import Path
 import click
 
 from posetrack.cli.main import cli
-from posetrack.cli.options import parse_overrides, setup_logging
-from posetrack.errors import InputError
+from posetrack.cli.options import load_cli_config, setup_logging, shared_options
 
 
 @cli.command()
 @click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-c", "--config", "config_name", default="default", show_default=True,
-              help="Preset name (see `posetrack config list`) or a YAML file.")
+@shared_options("config")
 @click.option("-o", "--out", "out_dir", default="outputs", show_default=True,
               type=click.Path(path_type=Path), help="Folder for the result files.")
-@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (config: device).")
+@shared_options("device")
 @click.option("--render/--no-render", default=None, help="Write the annotated video (config: output.render).")
 @click.option("--formats", default=None, help="Comma list of posetrack,coco,csv,jsonl (config: output.formats).")
 @click.option("--start", type=float, default=None, help="Start time in seconds (config: video.start).")
 @click.option("--end", type=float, default=None, help="End time in seconds (config: video.end).")
 @click.option("--stride", type=int, default=None, help="Keep every N-th frame (config: video.stride).")
-@click.option("--weights", default=None, help="Pose weights: a file, a zoo name, or 'zoo' (config: pose.weights).")
+@shared_options("weights")
 @click.option("--detector-weights", default=None, help="Detector weights file (config: detector.weights).")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Override any config value, e.g. --set tracker.memory=3 (repeatable).")
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@shared_options("set", "overwrite", "quiet", "verbose")
 def run(videos, config_name, out_dir, device, render, formats, start, end, stride, weights,
         detector_weights, sets, overwrite, quiet, verbose) -> None:
     """Detect, estimate and track poses in VIDEOS (files or folders of frames)."""
-    from posetrack.config import load_config
     from posetrack.pipeline import Pipeline
     from posetrack.runner import preflight, process_video
 
     setup_logging(verbose)
-    for video in videos:  # fail fast, before any model is loaded
-        if not video.exists():
-            raise InputError(f"{video}: no such file or folder")
-    flags = {
-        "device": device,
-        "output.render": render,
-        "output.formats": [f.strip() for f in formats.split(",") if f.strip()] if formats else None,
-        "video.start": start,
-        "video.end": end,
-        "video.stride": stride,
-        "pose.weights": weights,
-        "detector.weights": detector_weights,
-    }
-    overrides = {k: v for k, v in flags.items() if v is not None}  # flags not given keep the config
-    overrides.update(parse_overrides(sets))
-    config = load_config(config_name, overrides)
-    preflight(config, list(videos), out_dir, overwrite)
+    config = load_cli_config(
+        config_name, sets, device=device, weights=weights,
+        **{
+            "output.render": render,
+            "output.formats": [f.strip() for f in formats.split(",") if f.strip()] if formats else None,
+            "video.start": start,
+            "video.end": end,
+            "video.stride": stride,
+            "detector.weights": detector_weights,
+        },
+    )  # fmt: skip
+    preflight(config, list(videos), out_dir, overwrite)  # fail fast, before any model is loaded
     pipeline = Pipeline.from_config(config)
     for video in videos:
         summary = process_video(pipeline, video, out_dir, overwrite=overwrite, progress=not quiet)

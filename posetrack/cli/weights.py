@@ -97,8 +97,7 @@ def verify_cmd(names: tuple[str, ...]) -> None:
             download.verify_file(path, e.sha256, label=e.name, force=True)
             click.echo(f"{e.name}: OK ({path})")
         except DownloadError as err:
-            click.echo(f"{e.name}: FAILED: {err}", err=True)
-            failed.append(e.name)
-    if failed:
-        raise DownloadError(f"{len(failed)} of {checked} cached files failed their checksum: {', '.join(failed)}")
+            failed.append(f"{e.name} ({err})")
+    if failed:  # the one error line names every bad file (the OK lines went to stdout)
+        raise DownloadError(f"{len(failed)} of {checked} cached files failed their checksum: {'; '.join(failed)}")
     click.echo(f"{checked} cached file(s) checked")

@@ -3,6 +3,10 @@
 The SVM's margins are not probabilities; the score reported is sigmoid(margin), so
 ``score_threshold: 0.5`` is the SVM's own decision boundary. OpenCV 5 moved HOG out of the main
 package (into opencv-contrib); with such a build this detector raises a ConfigError saying so.
+
+Frames smaller than the detection window (64x128 px) crash OpenCV's ``detectMultiScale`` (abort or
+segfault), so such a frame is enlarged just enough to hold one window and the boxes are scaled
+back: a person filling a 96 px tall frame can still be found.
 """
 
 from __future__ import annotations
@@ -40,10 +44,16 @@ class HogDetector:
         out = []
         for frame in frames:
             gray = cv2.cvtColor(np.ascontiguousarray(frame.image), cv2.COLOR_RGB2GRAY)
+            win_w, win_h = self.hog.winSize
+            h, w = gray.shape
+            up = max(win_w / w, win_h / h, 1.0)
+            if up > 1.0:
+                size = (max(win_w, round(w * up)), max(win_h, round(h * up)))
+                gray = cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR)
             rects, weights = self.hog.detectMultiScale(
                 gray, hitThreshold=0.0, winStride=(self.win_stride, self.win_stride), scale=self.scale
             )
-            rects = np.asarray(rects, dtype=np.float32).reshape(-1, 4)
+            rects = np.asarray(rects, dtype=np.float32).reshape(-1, 4) / up
             margins = np.asarray(weights, dtype=np.float32).reshape(-1)
             boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], 1)
             out.append(filter_boxes(boxes, 1.0 / (1.0 + np.exp(-margins)), self.config, nms=True))

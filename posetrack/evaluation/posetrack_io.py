@@ -296,6 +296,12 @@ def _read_2018(data: dict, path: str, is_gt: bool) -> list[FrameAnno]:
     for ai, img_id in enumerate(image_of):
         by_image.setdefault(img_id, []).append(ai)
 
+    image_ids = {img.get("id") for img in images if isinstance(img, dict)}
+    orphans = [img_id for img_id in by_image if img_id not in image_ids]
+    if orphans:  # poseval drops these silently; we say so
+        count = sum(len(by_image[i]) for i in orphans)
+        log.warning("%s: %d annotation(s) name no image (image_id %s) and are ignored",
+                    path, count, ", ".join(str(i) for i in orphans[:5]) + (" ..." if len(orphans) > 5 else ""))
     frames: list[FrameAnno] = []
     first_video = None
     other_videos = set()
@@ -496,4 +502,9 @@ def load_pairs(gt_dir: str, pred_dir: str) -> list[tuple[SequenceAnno, SequenceA
         pr = read_sequence(ppath, is_gt=False)
         check_pair(gt, pr)
         pairs.append((gt, pr))
+    names = {os.path.basename(gt.path) for gt, _ in pairs}
+    extra = sorted(n for n in os.listdir(pred_dir) if n.endswith(".json") and n not in names)
+    if extra:  # poseval ignores these silently; we say so
+        log.warning("%s: %d prediction file(s) have no ground truth and are ignored: %s",
+                    pred_dir, len(extra), ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else ""))
     return pairs

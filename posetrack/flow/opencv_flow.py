@@ -1,4 +1,10 @@
-"""CPU optical flow from OpenCV: DIS (fast, the default) and Farneback."""
+"""CPU optical flow from OpenCV: DIS (fast, the default) and Farneback.
+
+Tiny frames: OpenCV's DIS fails (an error, or a segfault for wide frames under 16 px tall) on
+images a side of which is below its patch pyramid's minimum, so frames are never given to it
+smaller than :data:`MIN_SIDE` pixels a side: smaller ones (after ``scale``) are enlarged to that
+and the flow is brought back to the frame's size with its vectors rescaled. Any input size works.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +18,16 @@ _DIS_PRESETS = {
 }
 
 
+MIN_SIDE = 32  # smallest side (pixels) a frame is given to DIS / Farneback with
+
+
 def _gray(rgb: np.ndarray, scale: float) -> np.ndarray:
     gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    if scale != 1.0:
-        h, w = gray.shape
-        size = (max(8, round(w * scale)), max(8, round(h * scale)))
-        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    h, w = gray.shape
+    size = (max(MIN_SIDE, round(w * scale)), max(MIN_SIDE, round(h * scale)))
+    if size != (w, h):
+        area = size[0] * size[1] < w * h
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
     return gray
 
 

@@ -31,3 +31,34 @@ class PoseConfig:
     adjust: bool = True
     nms_kernel: int = bounded(5, 1)  # heatmap NMS max-pool window (official test config: 5)
     assignment: Literal["munkres", "scipy"] = "munkres"  # munkres = official tie-breaking
+
+    def check(self) -> None:
+        """Rules the field types cannot say, checked at load so no model is built for a bad value."""
+        from posetrack.keypoints import get_layout
+        from posetrack.pose.models import model_spec
+
+        try:
+            spec = model_spec(self.model)  # the registry's message names the known models
+        except Exception as e:
+            raise ValueError(f"model: {e}") from None
+        if self.blur_kernel % 2 == 0:
+            raise ValueError(f"blur_kernel: {self.blur_kernel} must be odd (a Gaussian kernel size)")
+        if self.output_layout is not None:
+            try:
+                get_layout(self.output_layout)
+            except Exception as e:
+                raise ValueError(f"output_layout: {e}") from None
+            if self.output_layout != spec.layout and not (
+                spec.layout == "coco17" and self.output_layout.startswith("posetrack17")
+            ):
+                raise ValueError(
+                    f"output_layout: cannot convert {spec.layout} keypoints of '{self.model}' to "
+                    f"'{self.output_layout}' (supported: coco17 -> posetrack17)"
+                )
+        # bottom-up only, checked whatever the model so a preset is valid before it is switched
+        if not self.scales or min(self.scales) <= 0:
+            raise ValueError("scales: give one or more positive scales")
+        if len(self.scales) > 1 and 1.0 not in self.scales:
+            raise ValueError("scales: a multi-scale test must include 1.0 (tags come from it)")
+        if self.nms_kernel % 2 == 0:
+            raise ValueError(f"nms_kernel: {self.nms_kernel} must be odd")

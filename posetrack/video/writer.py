@@ -9,8 +9,9 @@
   shifted so the first written frame is at 0 (a clip cut with ``start`` does not begin with a gap).
 * The input's audio is copied packet by packet (no re-encode), cut to the written video's time
   span and interleaved as frames arrive.
-* Written to a hidden temp file beside the target and renamed on :meth:`close`; :meth:`abort`
-  deletes it. An interrupted run leaves either no file or a complete one.
+* Written to a hidden temp file beside the target (named as posetrack.atomic names them) and
+  renamed on :meth:`close`; :meth:`abort` deletes it. An interrupted run leaves either no file or
+  a complete one. Without ``overwrite`` the rename never replaces a file that appeared meanwhile.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,6 +26,7 @@ import av
 import cv2
 import numpy as np
 
+from posetrack.atomic import move_into_place, output_error, temp_path
 from posetrack.errors import OutputError
 
 log = logging.getLogger("posetrack")
@@ -135,14 +136,11 @@ class VideoWriter:
         self.width, self.height = int(width), int(height)
         self.out_width, self.out_height = even_size(self.width, self.height)
         self.time_base = Fraction(time_base) if time_base else DEFAULT_TIME_BASE
+        self.overwrite = overwrite
         try:
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.stem}.", suffix=f".part{self.path.suffix}", dir=self.path.parent
-            )
-            os.close(fd)
+            self.tmp_path = temp_path(self.path, f".part{self.path.suffix}")
         except OSError as e:
             raise OutputError(f"{self.path}: cannot write here ({e.strerror})") from None
-        self.tmp_path = Path(tmp)
         self._closed = False
         self._audio: _AudioCopy | None = None
         self._t0: float | None = None
@@ -232,8 +230,11 @@ class VideoWriter:
                 self._audio = None
             self.container.close()
             os.chmod(self.tmp_path, 0o644)
-            os.replace(self.tmp_path, self.path)
-        except (OSError, av.FFmpegError) as e:
+            move_into_place(self.tmp_path, self.path, self.overwrite)
+        except OSError as e:
+            self.abort()
+            raise output_error(self.path, e) from None
+        except av.FFmpegError as e:
             self.abort()
             raise OutputError(f"{self.path}: could not be written ({e})") from None
         except BaseException:

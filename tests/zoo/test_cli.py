@@ -62,7 +62,9 @@ def test_download_then_verify_then_detect_corruption(tiny, server):
     entry.cache_path().write_bytes(bytes(corrupt))
     res = _run("verify", "tiny-net-coco")
     assert res.exit_code == 2
-    assert "FAILED" in res.stderr and "1 of 1 cached files failed" in res.stderr
+    err = res.stderr.strip()
+    assert "\n" not in err, err  # one line naming the bad file, not a line per file and then an error
+    assert err.startswith("posetrack: error: 1 of 1 cached files failed") and "tiny-net-coco" in err
     assert not entry.cache_path().exists()
     assert entry.cache_path().with_name("tiny_cli.pth.corrupt").exists()
 
