@@ -4,28 +4,12 @@ one line on stderr naming the problem, exit code 2, no traceback, no output left
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-from click.testing import CliRunner
-
-import posetrack.cli.commands  # noqa: F401  (registers the subcommands)
-from posetrack.cli.main import cli
 
 from posetrack.synthetic import crossing_scene, write_video
 
-TINY = """\
-base: default
-device: cpu
-detector:
-  name: hog
-flow:
-  name: dis
-pose:
-  model: hrnet-w8-128x96
-  weights: null
-  flip_test: false
-"""
+from ._cli import TINY, posetrack
 
 
 @pytest.fixture(scope="module")
@@ -34,25 +18,6 @@ def workspace(tmp_path_factory):
     (root / "tiny.yaml").write_text(TINY)
     write_video(crossing_scene(num_frames=12).images(), root / "clip.mp4")
     return root
-
-
-class _Result:
-    def __init__(self, result):
-        self.returncode = result.exit_code
-        self.stdout = result.stdout
-        self.stderr = result.stderr
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            self.stderr += f"Traceback: {result.exception!r}"
-
-
-def posetrack(*args, cwd):
-    """The CLI in-process (as a subprocess would see it: exit code, stdout, stderr)."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return _Result(CliRunner().invoke(cli, [str(a) for a in args], prog_name="posetrack"))
-    finally:
-        os.chdir(old)
 
 
 def test_run_end_to_end(workspace):
