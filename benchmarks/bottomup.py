@@ -26,8 +26,8 @@ from torch import nn
 from posetrack.keypoints import COCO17
 from posetrack.pose.bottomup import AggregatedMaps, BottomUpEstimator, normalise
 from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale
-from posetrack.pose.grouping import top_k
 from posetrack.pose.config import PoseConfig
+from posetrack.pose.grouping import top_k
 from posetrack.pose.models import build_model, model_spec
 
 DEFAULT_MODELS = [

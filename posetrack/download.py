@@ -286,6 +286,6 @@ def _download_with_retries(
             return None
         except _Fatal as e:
             return str(e)
-        except (_Retryable, socket.timeout) as e:
+        except (TimeoutError, _Retryable) as e:
             reason = f"{e} (after {attempt + 1} attempt{'s' if attempt else ''})"
     return reason

@@ -1,8 +1,11 @@
 """Imports every subcommand module so each registers its commands on the group."""
 
-from posetrack.cli import config_cmd, run  # noqa: F401
-from posetrack.cli import weights  # noqa: F401
-from posetrack.cli import eval_coco  # noqa: F401
-from posetrack.cli import track  # noqa: F401
-from posetrack.cli import eval_posetrack  # noqa: F401
-from posetrack.cli import benchmark  # noqa: F401
+from posetrack.cli import (  # noqa: F401  (imported for their registration side effect)
+    benchmark,
+    config_cmd,
+    eval_coco,
+    eval_posetrack,
+    run,
+    track,
+    weights,
+)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-
 from posetrack.detectors.base import Detector
 from posetrack.detectors.config import DetectorConfig
 from posetrack.types import Detections, Frame

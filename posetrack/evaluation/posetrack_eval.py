@@ -411,7 +411,7 @@ def group_parts(values: np.ndarray) -> list[float]:
 
 
 def _cell(v: float) -> str:
-    return "{:>5}".format("%1.1f" % v)
+    return "{:>5}".format("%1.1f" % v)  # noqa: UP031  (poseval's own formatting)
 
 
 def _row(cells: list[float]) -> str:

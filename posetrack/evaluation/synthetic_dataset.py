@@ -146,7 +146,7 @@ def _xywh(box: np.ndarray) -> list[float]:
 def to_posetrack18(seq: SyntheticSequence) -> dict:
     """The PoseTrack 2018 annotation file content of one sequence."""
     images, anns = [], []
-    for f, fr in enumerate(seq.frames):
+    for fr in seq.frames:
         img = {
             "file_name": fr.file_name,
             "id": fr.image_id,

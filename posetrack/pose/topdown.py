@@ -195,7 +195,7 @@ class TopDownEstimator:
             )
         results = []
         offset = 0
-        for dets, centers, scales in per_frame:
+        for dets, _centers, scales in per_frame:
             n = len(dets)
             if n == 0:
                 results.append(Poses.empty(self.layout))

@@ -8,13 +8,13 @@ import io
 
 import pytest
 import torch
+from evaluation.test_coco_eval import dataset  # noqa: F401  (the COCO-format fixture)
+from zoo.httpserver import FileServer, sha256
 
 from posetrack import zoo
 from posetrack.evaluation import synthetic_dataset as sd
 
 from ._cli import posetrack
-from evaluation.test_coco_eval import dataset  # noqa: F401  (the COCO-format fixture)
-from zoo.httpserver import FileServer, sha256
 
 CONFIG = """\
 base: default

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from pose.topdown_oracle import OracleHeatmapNet, coordinate_image
 
 from posetrack.cli import commands  # noqa: F401  (registers the subcommands)
 from posetrack.cli.main import cli
@@ -24,8 +25,6 @@ from posetrack.evaluation.coco import (
 from posetrack.keypoints import COCO17
 from posetrack.pose.config import PoseConfig
 from posetrack.pose.topdown import TopDownEstimator
-
-from pose.topdown_oracle import OracleHeatmapNet, coordinate_image
 
 # Every person centre differs from every other (across images too): the oracle finds its person by
 # the crop centre. (image id, [box x, y, w, h])

@@ -160,8 +160,8 @@ def test_frames_out_of_order_warn(tmp_path, caplog):
 
 
 def test_cli_eval_posetrack(tmp_path):
-    from posetrack.cli.main import cli
     from posetrack.cli import commands  # noqa: F401
+    from posetrack.cli.main import cli
 
     gt_dir, pr_dir = write_pair(tmp_path, [[person(1)]] * 3, [[person(1)]] * 3)
     out = tmp_path / "m.json"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import posetrack.cli.track  # noqa: F401  (registers the command)
 from posetrack.cli.main import cli
 from posetrack.keypoints import COCO17
 from posetrack.synthetic import OraclePoseEstimator, Person, SyntheticScene, write_video
-import posetrack.cli.track  # noqa: F401  (registers the command)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from posetrack import zoo
-from posetrack.cli.main import cli
 from posetrack.cli import weights  # noqa: F401  (registers the group)
+from posetrack.cli.main import cli
 
 from .httpserver import checkpoint_bytes, sha256, tiny_entry
 
