@@ -1,0 +1,23 @@
+"""posetrack.runner: per-video state, and the `track` loop over poses from a file."""
+
+from __future__ import annotations
+
+from posetrack.config import load_config
+from posetrack.pipeline import Pipeline
+from posetrack.runner import process_video
+from posetrack.synthetic import crossing_scene, write_video
+
+
+def test_stage_times_are_per_video(tmp_path):
+    """The summary of the second video reports its own frames and seconds, not the sum of both."""
+    config = load_config("default", {
+        "device": "cpu", "detector.name": "hog", "pose.model": "hrnet-w8-128x96", "pose.weights": None,
+        "pose.flip_test": False, "output.render": False, "output.formats": ["csv"],
+    })  # fmt: skip
+    pipeline = Pipeline.from_config(config)
+    first = write_video(crossing_scene(num_frames=6).images(), tmp_path / "first.mp4")
+    second = write_video(crossing_scene(num_frames=3).images(), tmp_path / "second.mp4")
+    a = process_video(pipeline, first, tmp_path / "out", progress=False)
+    assert a.frames == 6 and pipeline.times.frames == 6
+    b = process_video(pipeline, second, tmp_path / "out", progress=False)
+    assert b.frames == 3 and pipeline.times.frames == 3
