@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -77,6 +79,16 @@ def output_error(path: Path, e: OSError) -> OutputError:
         errno.EFBIG: "the file is larger than allowed here",
     }.get(e.errno, e.strerror or str(e))
     return OutputError(f"{path}: could not be written ({reason})")
+
+
+@contextlib.contextmanager
+def write_errors(path: str | Path) -> Iterator[None]:
+    """Inside it, an OSError (disk full, file too large, permissions) becomes the one-line
+    OutputError for ``path``."""
+    try:
+        yield
+    except OSError as e:
+        raise output_error(Path(path), e) from None
 
 
 def move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:

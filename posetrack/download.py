@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import hashlib
 import http.client
+import logging
 import os
 import socket
 import sys
@@ -194,7 +195,9 @@ def _transfer_once(url: str, part: Path, *, progress: bool, timeout: float, desc
         mode = "ab" if offset else "wb"
         with open(part, mode) as f, tqdm(
             total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=desc, disable=not progress, file=sys.stderr, leave=True,
+            desc=desc, file=sys.stderr, leave=True,
+            # the CLI's -q (the posetrack logger set above INFO) silences download bars too
+            disable=not progress or logging.getLogger("posetrack").level > logging.INFO,
         ) as bar:
             try:
                 while True:

@@ -12,7 +12,6 @@ and the other fails with one line, removing its own.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from posetrack.atomic import output_error, remove_stale_parts
+from posetrack.atomic import remove_stale_parts, write_errors
 from posetrack.errors import InputError, OutputError
 from posetrack.outputs import open_writers, output_paths
 from posetrack.pipeline import Pipeline
@@ -66,15 +65,6 @@ def prepare_output_dir(out_dir: Path) -> bool:
     for path in remove_stale_parts(out_dir):
         log.info("removed %s, left by a posetrack run that was killed", path)
     return created
-
-
-@contextlib.contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """OSError while writing ``path`` (disk full, file too large...) → one-line OutputError."""
-    try:
-        yield
-    except OSError as e:
-        raise output_error(path, e) from None
 
 
 def check_overwrite(paths: dict[str, Path], overwrite: bool) -> None:
@@ -158,7 +148,7 @@ def process_video(
     try:
         created_dir = prepare_output_dir(out_dir)
         check_overwrite(paths, overwrite)
-        with _writing(out_dir):
+        with write_errors(out_dir):
             writers = open_writers(paths, stem, pipeline.pose.layout, overwrite=overwrite)
         if cfg.render:
             from posetrack.video import AnnotatedVideoWriter
@@ -175,10 +165,10 @@ def process_video(
         with bar:
             for result in pipeline.run(source, keep_images=renderer is not None):
                 for w in writers:
-                    with _writing(w.path):
+                    with write_errors(w.path):
                         w.add(result)
                 if renderer is not None:
-                    with _writing(paths["video"]):
+                    with write_errors(paths["video"]):
                         renderer.submit(result.image, result.poses, result.timestamp)
                 frames += 1
                 people += len(result.poses)
@@ -188,11 +178,11 @@ def process_video(
         if frames == 0:  # a frame count the container did not give, or frames that did not decode
             raise InputError(f"no frames in {video} {_span(source)}")
         if renderer is not None:
-            with _writing(paths["video"]):
+            with write_errors(paths["video"]):
                 renderer.close()
             committed.append(paths["video"])
         for w in writers:
-            with _writing(w.path):
+            with write_errors(w.path):
                 committed.append(w.close())
         seconds = time.perf_counter() - start
     except BaseException:
@@ -288,10 +278,10 @@ def track_poses_file(
             tracked = track_poses(frames, tracker, _frames_in_video_order(frames, source, poses_path), flow)
     vid_id = next((f.image["vid_id"] for f in frames if "vid_id" in f.image), 0)
     remove_stale_parts(folder)
-    with _writing(output):
+    with write_errors(output):
         writer = PoseTrackJsonWriter(output, Path(poses_path).stem, layout, vid_id=vid_id, overwrite=overwrite)
     try:
-        with _writing(output):
+        with write_errors(output):
             for frame, poses in zip(frames, tracked):
                 confirmed = poses.select(poses.track_ids >= 0)  # ids -1: tracks not yet confirmed (min_hits)
                 writer.add(FrameResult(frame.index, 0.0, 0, 0, confirmed),

@@ -41,7 +41,7 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
     from posetrack.evaluation.benchmark import DEFAULT_KPT_THRESHOLD, find_sequences, run_benchmark
     from posetrack.pipeline import Pipeline
 
-    setup_logging(verbose)
+    setup_logging(verbose, quiet)
     if gt_boxes and detections_dir is not None:
         raise ConfigError("--gt-boxes and --detections exclude each other")
     if json_out is not None and json_out.exists() and not overwrite:

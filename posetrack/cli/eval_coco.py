@@ -39,7 +39,7 @@ def eval_coco(images_dir, annotations, detections, gt_boxes, config_name, weight
     )
     from posetrack.pose.models import model_spec
 
-    setup_logging(verbose)
+    setup_logging(verbose, quiet)
     if (detections is None) == (not gt_boxes):
         raise ConfigError("give exactly one of --detections FILE or --gt-boxes")
     if not images_dir.is_dir():

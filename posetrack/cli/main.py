@@ -13,8 +13,11 @@ non-zero exit code, no traceback.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import signal
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -64,6 +67,19 @@ class _SignalsRaise:
             signal.signal(signum, previous)
 
 
+@contextlib.contextmanager
+def _scoped_logging() -> Iterator[None]:
+    """The logging set-up a command makes (-q, -v) lasts for that command only (matters when the
+    CLI is called in-process, e.g. from tests or a notebook)."""
+    logger = logging.getLogger("posetrack")
+    saved = logger.level, logger.handlers[:]
+    try:
+        yield
+    finally:
+        logger.setLevel(saved[0])
+        logger.handlers[:] = saved[1]
+
+
 def _fail(message: str, code: int) -> None:
     click.echo(f"posetrack: error: {message}", err=True)
     sys.exit(code)
@@ -84,7 +100,7 @@ class _Root(_Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            with _SignalsRaise():
+            with _SignalsRaise(), _scoped_logging():
                 rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as e:  # usage errors, bad parameter values, missing arguments
             _fail(e.format_message(), 2)

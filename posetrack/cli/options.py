@@ -95,9 +95,11 @@ def warn_if_random_weights(config, what: str = "evaluating") -> None:
         )
 
 
-def setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool, quiet: bool = False) -> None:
+    """Messages as ``posetrack: LEVEL: ...`` on stderr; ``-q`` keeps warnings only (and with the
+    logger above INFO, download progress bars are off too), ``-v`` adds debug messages."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("posetrack: %(levelname)s: %(message)s"))
     logger = logging.getLogger("posetrack")
     logger.handlers[:] = [handler]
-    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)

@@ -30,7 +30,7 @@ def run(videos, config_name, out_dir, device, render, formats, start, end, strid
     from posetrack.pipeline import Pipeline
     from posetrack.runner import preflight, process_video
 
-    setup_logging(verbose)
+    setup_logging(verbose, quiet)
     config = load_cli_config(
         config_name, sets, device=device, weights=weights,
         **{

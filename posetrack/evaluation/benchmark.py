@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from posetrack.atomic import remove_stale_parts, write_errors
 from posetrack.errors import FormatError, InputError
 from posetrack.jsonio import read_json
 from posetrack.keypoints import COCO17, coco_to_posetrack, get_layout
@@ -189,14 +190,16 @@ def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_thresho
     if missing:
         log.warning("%s: %d annotated frames have no image (first: %s); written without people",
                     seq.name, len(missing), missing[0].get("file_name"))  # fmt: skip
-    writer = PoseTrackJsonWriter(out_path, seq.name, layout)
+    with write_errors(out_path):
+        writer = PoseTrackJsonWriter(out_path, seq.name, layout)
     try:
-        for index, img in enumerate(seq.images):
-            res = results.get(_basename(img.get("file_name", "")))
-            if res is None:
-                res = FrameResult(index, 0.0, 0, 0, Poses.empty(layout), _basename(img.get("file_name", "")))
-            writer.add(res, image_id=img.get("id"), file_name=img.get("file_name"))
-        writer.close()
+        with write_errors(out_path):
+            for index, img in enumerate(seq.images):
+                res = results.get(_basename(img.get("file_name", "")))
+                if res is None:
+                    res = FrameResult(index, 0.0, 0, 0, Poses.empty(layout), _basename(img.get("file_name", "")))
+                writer.add(res, image_id=img.get("id"), file_name=img.get("file_name"))
+            writer.close()
     except BaseException:
         writer.abort()
         raise
@@ -236,7 +239,9 @@ def run_benchmark(
         raise InputError(f"{detections_dir}: detections folder not found")
     seqs = find_sequences(root, split)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with write_errors(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(out_dir)  # temps of a benchmark that was killed
     todo, resumed = [], []
     for seq in seqs:
         (resumed if prediction_complete(out_dir / f"{seq.name}.json", seq) else todo).append(seq)

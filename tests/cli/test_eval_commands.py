@@ -112,3 +112,24 @@ def test_benchmark_offline_is_one_line(tmp_path, offline_entry):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1, r.stderr
     assert "no network?" in lines[0]
+
+
+def test_benchmark_disk_full_is_one_line(tmp_path, zoo_entry, monkeypatch):
+    import errno
+    import os
+
+    from posetrack import outputs
+
+    def full(self, *args, **kw):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs.PoseTrackJsonWriter, "add", full)
+    root = tmp_path / "data"
+    sd.write_dataset(str(root), sd.generate_sequences(n_sequences=1, n_frames=4, n_people=2, seed=3))
+    out = tmp_path / "preds"
+    r = posetrack("benchmark", "posetrack", "--root", root, "--split", "val", "-c", tmp_path / "tiny.yaml",
+                  "--gt-boxes", "-q", "--out", out, cwd=tmp_path)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "disk is full" in lines[0]
+    assert list(out.iterdir()) == []
