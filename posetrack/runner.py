@@ -96,11 +96,30 @@ def preflight(pipeline_config, videos: list[Path], out_dir: Path, overwrite: boo
                 )
         writer_of.update(dict.fromkeys(paths.values(), video))
         check_overwrite(paths, overwrite)
+    check_model_files(pipeline_config)
     existing = out_dir
     while not existing.exists():  # the folder is created later; its nearest ancestor must allow it
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"{out_dir}: output folder cannot be written ({existing} is not a writable folder)")
+
+
+def check_model_files(config) -> None:
+    """Files the config names (a detections file, weights given as paths) exist: checked before
+    the first model is built or downloaded, so a typo in the last one does not cost the others."""
+    from posetrack import zoo
+
+    if config.detector.name == "file" and not Path(config.detector.file).is_file():
+        raise InputError(f"{config.detector.file}: detections file not found (detector.file)")
+    names = {e.name for e in zoo.entries()}
+    specs = {"pose.weights": config.pose.weights}
+    if config.detector.name not in ("hog", "file", "none"):
+        specs["detector.weights"] = config.detector.weights
+    if config.flow.name.startswith("raft"):
+        specs["flow.weights"] = config.flow.weights
+    for key, spec in specs.items():
+        if spec is not None and spec != "zoo" and spec not in names and not Path(spec).expanduser().is_file():
+            raise InputError(f"weights file not found: {spec} ({key})")
 
 
 def _stem(video: Path) -> str:

@@ -80,6 +80,24 @@ def test_every_value_checked_at_load(ws, setting, words):
     one_line_error(posetrack("config", "show", "-c", "tiny.yaml", "--set", setting, cwd=ws), *words)
 
 
+@pytest.mark.parametrize("setting, words", [
+    (["detector.name=file", "detector.file=nope.json"], ["nope.json", "detector.file"]),
+    (["detector.name=fasterrcnn-mobilenet-v3-large-fpn", "detector.weights=nope-det.pth"], ["nope-det.pth"]),
+    (["flow.name=raft-small", "flow.weights=nope-raft.pth"], ["nope-raft.pth", "flow.weights"]),
+])  # fmt: skip
+def test_missing_model_files_before_any_model(ws, tmp_path, setting, words, monkeypatch):
+    """The pose model (first to be built) is never built when a later stage's file is missing."""
+    from posetrack.pose import factory
+
+    def no_model(*args, **kw):
+        raise AssertionError("a model was built before the missing file was noticed")
+
+    monkeypatch.setattr(factory, "build_pose_estimator", no_model)
+    sets = [x for s in setting for x in ("--set", s)]
+    r = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", tmp_path / "out", "-q", *sets, cwd=ws)
+    one_line_error(r, *words)
+
+
 # -- frames selected ---------------------------------------------------------------------------------------
 
 
