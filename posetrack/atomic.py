@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
 import tempfile
@@ -158,3 +159,25 @@ class AtomicFile:
             except OSError:  # e.g. the flush of a full disk; the file goes anyway
                 pass
         self.tmp_path.unlink(missing_ok=True)
+
+
+def refuse_existing(path: str | Path, overwrite: bool) -> None:
+    """OutputError when ``path`` exists and replacing it was not asked for (--overwrite)."""
+    if not overwrite and Path(path).exists():
+        raise OutputError(f"{path}: exists already (use --overwrite to replace it)")
+
+
+def write_json(path: str | Path, data, *, overwrite: bool = False, indent: int | None = 1) -> Path:
+    """``data`` as a JSON file that appears whole; an existing file is replaced only with ``overwrite``."""
+    path = Path(path)
+    refuse_existing(path, overwrite)
+    with write_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = AtomicFile(path, overwrite=overwrite)
+    try:
+        with write_errors(path):
+            json.dump(data, out.file, indent=indent)
+            return out.commit()
+    except BaseException:
+        out.abort()
+        raise

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from posetrack.atomic import refuse_existing
 from posetrack.cli.main import _Group, cli
 from posetrack.cli.options import load_cli_config, setup_logging, shared_options, warn_if_random_weights
-from posetrack.errors import ConfigError, OutputError
+from posetrack.errors import ConfigError
 
 
 @cli.group(name="benchmark", cls=_Group)
@@ -37,15 +38,15 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
 
     Device and weights come from the config as for `posetrack run` (zoo weights by default);
     --overwrite applies to the --json file (prediction files are resumed, never replaced)."""
-    from posetrack.cli.eval_posetrack import print_tables, write_json
+    from posetrack.cli.eval_posetrack import print_tables, write_metrics
     from posetrack.evaluation.benchmark import DEFAULT_KPT_THRESHOLD, find_sequences, run_benchmark
     from posetrack.pipeline import Pipeline
 
     setup_logging(verbose, quiet)
     if gt_boxes and detections_dir is not None:
         raise ConfigError("--gt-boxes and --detections exclude each other")
-    if json_out is not None and json_out.exists() and not overwrite:
-        raise OutputError(f"{json_out}: exists already (use --overwrite to replace it)")
+    if json_out is not None:
+        refuse_existing(json_out, overwrite)
     find_sequences(root, split)  # fail on a bad dataset before loading any model
     config = load_cli_config(config_name, sets, device=device, weights=weights)
     warn_if_random_weights(config)
@@ -65,4 +66,4 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
                err=True)  # fmt: skip
     print_tables(summary.result)
     if json_out is not None:
-        write_json(summary.result, json_out, overwrite)
+        write_metrics(summary.result, json_out, overwrite)

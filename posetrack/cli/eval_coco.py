@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from posetrack.cli.eval_posetrack import write_json_file
+from posetrack.atomic import refuse_existing, write_json
 from posetrack.cli.main import eval_group
 from posetrack.cli.options import load_cli_config, setup_logging, shared_options, warn_if_random_weights
 from posetrack.errors import ConfigError, InputError, OutputError
@@ -46,8 +46,8 @@ def eval_coco(images_dir, annotations, detections, gt_boxes, config_name, weight
         raise InputError(f"image folder not found: {images_dir}")
     if out is not None and out.parent and not out.parent.is_dir():
         raise OutputError(f"cannot write {out}: folder {out.parent} does not exist")
-    if out is not None and out.exists() and not overwrite:
-        raise OutputError(f"{out}: exists already (use --overwrite to replace it)")
+    if out is not None:
+        refuse_existing(out, overwrite)
     config = load_cli_config(config_name, sets, device=device, weights=weights)
     spec = model_spec(config.pose.model)
     if spec.kind != "topdown":
@@ -68,6 +68,6 @@ def eval_coco(images_dir, annotations, detections, gt_boxes, config_name, weight
         progress = lambda ids: tqdm(ids, desc="images", unit="img")  # noqa: E731
     results = topdown_coco_results(estimator, coco, images_dir, boxes, progress)
     if out is not None:
-        write_json_file(results, out, overwrite)
+        write_json(out, results, overwrite=overwrite, indent=None)
     stats = evaluate_coco_keypoints(coco, results)
     click.echo(format_stats(stats, config.pose.model))

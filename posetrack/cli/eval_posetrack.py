@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from posetrack.atomic import refuse_existing
 from posetrack.cli.main import eval_group
 from posetrack.cli.options import setup_logging, shared_options
 
@@ -21,32 +21,11 @@ def print_tables(result, echo=click.echo) -> None:
     echo(mot_table(result))
 
 
-def write_json_file(data, path: Path, overwrite: bool) -> None:
-    """``data`` as JSON at ``path``, atomically; an existing file is replaced only with ``overwrite``."""
-    from posetrack.atomic import AtomicFile, output_error
-    from posetrack.errors import OutputError
+def write_metrics(result, path: Path, overwrite: bool = False) -> None:
+    """The metrics of ``result`` (a PoseTrackResult) as a JSON file (never replaced unasked)."""
+    from posetrack.atomic import write_json
 
-    if path.exists() and not overwrite:
-        raise OutputError(f"{path}: exists already (use --overwrite to replace it)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        out = AtomicFile(path, overwrite=overwrite)
-    except OSError as e:
-        raise OutputError(f"{path}: cannot be written ({e.strerror or e})") from None
-    try:
-        json.dump(data, out.file, indent=1)
-        out.commit()
-    except OSError as e:
-        out.abort()
-        raise output_error(path, e) from None
-    except BaseException:
-        out.abort()
-        raise
-
-
-def write_json(result, path: Path, overwrite: bool = False) -> None:
-    """The metrics of ``result`` (a PoseTrackResult) as JSON (see :func:`write_json_file`)."""
-    write_json_file(result.to_dict(), path, overwrite)
+    write_json(path, result.to_dict(), overwrite=overwrite)
 
 
 @eval_group.command("posetrack")
@@ -66,10 +45,8 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
     from posetrack.evaluation.posetrack_eval import evaluate_dirs
 
     setup_logging(verbose)
-    if json_out is not None and json_out.exists() and not overwrite:  # before the work, not after
-        from posetrack.errors import OutputError
-
-        raise OutputError(f"{json_out}: exists already (use --overwrite to replace it)")
+    if json_out is not None:
+        refuse_existing(json_out, overwrite)  # before the work, not after it
     result = evaluate_dirs(str(gt_dir), str(pred_dir), per_sequence=per_sequence)
     if per_sequence:
         from posetrack.evaluation.posetrack_eval import group_parts
@@ -80,5 +57,5 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
             click.echo(f"{name}: AP {ap:.1f}  MOTA {mota:.1f}")
     print_tables(result)
     if json_out is not None:
-        write_json(result, json_out, overwrite)
+        write_metrics(result, json_out, overwrite)
         click.echo(f"metrics written to {json_out}", err=True)
