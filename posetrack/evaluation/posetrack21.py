@@ -120,11 +120,60 @@ def _check_unique(seq: Pt21Sequence, frames: np.ndarray, pos: np.ndarray, ids: n
                           "in the frame")  # fmt: skip
 
 
-def _assign(sim_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The kit's ``linear_sum_assignment(-sim)`` of one frame and joint, rows ascending."""
-    from scipy.optimize import linear_sum_assignment  # only where an assignment is not forced
+MAX_ENUMERATED_EDGES = 10  # contested positive pairs of one frame and joint solved by enumeration
+UNIQUE_MARGIN = 1e-9  # the best matching must beat every other by this much to skip the solver
 
-    return linear_sum_assignment(-sim_j)
+
+def _assign(sim_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positive pairs of the kit's ``linear_sum_assignment(-sim)`` for one frame and joint.
+
+    Zero-similarity pairs never count, so only the matching of the positive pairs matters, and the
+    solver's optimum is the maximum-weight matching of those pairs. Pairs without a rival are in it;
+    the few contested ones are enumerated, and when one matching beats all others by a clear margin
+    it is the solver's answer. Otherwise (ties, or too many contested pairs) scipy decides, on the
+    very matrix the kit gives it, so even its choice among equal optima is the kit's.
+    """
+    pos = sim_j > 0
+    rn, cn = pos.sum(axis=1), pos.sum(axis=0)
+    r, c = np.nonzero(pos)
+    alone = (rn[r] == 1) & (cn[c] == 1)
+    rest = [(int(a), int(b), float(sim_j[a, b])) for a, b in zip(r[~alone], c[~alone])]
+    found = _enumerate(rest) if len(rest) <= MAX_ENUMERATED_EDGES else None
+    if found is None:
+        from scipy.optimize import linear_sum_assignment  # lazily: only for ties or crowds
+
+        rows, cols = linear_sum_assignment(-sim_j)
+        keep = sim_j[rows, cols] > 0
+        return rows[keep], cols[keep]
+    rows = np.concatenate([r[alone], np.array([rest[i][0] for i in found], np.int64)])
+    cols = np.concatenate([c[alone], np.array([rest[i][1] for i in found], np.int64)])
+    return rows.astype(np.int64), cols.astype(np.int64)
+
+
+def _enumerate(edges: list[tuple[int, int, float]]) -> list[int] | None:
+    """The edges of the unique maximum-weight matching, or None when another comes within the margin."""
+    best: list = [-1.0, []]
+    second = [-1.0]
+    chosen: list[int] = []
+
+    def visit(i: int, rows: frozenset, cols: frozenset, total: float) -> None:
+        if i == len(edges):
+            if total > best[0]:
+                second[0], best[0], best[1] = best[0], total, list(chosen)
+            elif total > second[0]:
+                second[0] = total
+            return
+        visit(i + 1, rows, cols, total)
+        a, b, w = edges[i]
+        if a not in rows and b not in cols:
+            chosen.append(i)
+            visit(i + 1, rows | {a}, cols | {b}, total + w)
+            chosen.pop()
+
+    visit(0, frozenset(), frozenset(), 0.0)
+    if best[0] - second[0] <= UNIQUE_MARGIN * max(1.0, best[0]):
+        return None
+    return best[1]
 
 
 def _frame_pairs(gxy, gval, ghead, gpos, pxy, pval, ppos, L):
@@ -259,9 +308,8 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
             a, b = np.searchsorted(pf, [f, f + 1])
             m = sim[a:b, j].reshape(gc[f], pc[f])
             rows, cols = _assign(m)
-            keep = m[rows, cols] > 0
-            extra_p.append(a + rows[keep] * pc[f] + cols[keep])
-            extra_j.append(np.full(int(keep.sum()), j))
+            extra_p.append(a + rows * pc[f] + cols)
+            extra_j.append(np.full(len(rows), j))
         sel_pair = np.concatenate([sel_pair] + extra_p).astype(np.int64)
         sel_j = np.concatenate([sel_j] + extra_j).astype(np.int64)
     # order: frame, joint, GT row (the kit's accumulation order)
@@ -276,10 +324,13 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
     both = (gc > 0) & (pc > 0)
     gt_joints_both = gval[both[g_pos]].sum(axis=0)
     pr_joints_both = pval[both[p_pos]].sum(axis=0)
+    # the kit charges a frame with GT but no prediction the *sequence's* GT joints (its code);
+    # a frame without GT (where the kit fails) is charged its own predicted joints, as TrackEval's
+    # HOTA charges its own detections
     n_no_pr = int(((gc > 0) & (pc == 0)).sum())
-    n_no_gt = int((gc == 0).sum())
+    pr_joints_no_gt = pval[(gc == 0)[p_pos]].sum(axis=0)
     fn = gt_joints_both[None, :] - tp + n_no_pr * n_gt_joints[None, :]
-    fp = pr_joints_both[None, :] - tp + n_no_gt * n_pr_joints[None, :]
+    fp = pr_joints_both[None, :] - tp + pr_joints_no_gt[None, :]
     loc = np.zeros((NA, NUM_JOINTS))
     for a in range(NA):
         m = k > a
