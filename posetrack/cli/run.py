@@ -19,7 +19,7 @@ from posetrack.errors import InputError
               type=click.Path(path_type=Path), help="Folder for the result files.")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (config: device).")
 @click.option("--render/--no-render", default=None, help="Write the annotated video (config: output.render).")
-@click.option("--formats", default=None, help="Comma list of posetrack,coco,csv,jsonl (config: output.formats).")
+@click.option("--formats", default=None, help="Comma list of posetrack,posetrack21,coco,csv,jsonl (config: output.formats).")
 @click.option("--start", type=float, default=None, help="Start time in seconds (config: video.start).")
 @click.option("--end", type=float, default=None, help="End time in seconds (config: video.end).")
 @click.option("--stride", type=int, default=None, help="Keep every N-th frame (config: video.stride).")

@@ -341,3 +341,44 @@ def test_cli_prints_tables_and_writes_json(tmp_path):
     assert data["summary"]["HOTA"] == 100.0 and data["summary"]["mAP"] == 100.0
     assert len(data["hota"]["HOTA"]["per_alpha"]) == 19 and len(data["hota"]["HOTA"]["mean"]) == 16
     assert data["map"]["ap_parts"]["Total"] == 100.0
+
+
+# ----------------------------------------------------------------------------------------------
+# the prediction writer
+
+
+def test_posetrack21_writer_files_are_read_by_the_evaluation(tmp_path):
+    from posetrack.keypoints import COCO17, POSETRACK17
+    from posetrack.outputs import PoseTrack21JsonWriter, open_writers, output_paths
+    from posetrack.types import FrameResult, Poses
+
+    gt = pt21([[far(1, 0), far(2, 1)], [far(1, 0), far(2, 1)]])
+    write(str(tmp_path / "gt"), "000001_mpii_test", gt)
+    (tmp_path / "pr").mkdir()
+    w = PoseTrack21JsonWriter(tmp_path / "pr" / "000001_mpii_test.json", "000001_mpii_test", POSETRACK17)
+    anns = gt["annotations"]
+    for t, img in enumerate(gt["images"]):
+        people = [a for a in anns if a["image_id"] == img["id"]]
+        kp = np.array([a["keypoints"] for a in people], np.float32).reshape(-1, 17, 3)
+        kp[..., 2] = np.where(kp[..., 0] > 0, 0.8, 0.0)
+        # an untracked person (-1) is not written
+        kp = np.concatenate([kp, kp[:1]])
+        ids = [a["track_id"] for a in people] + [-1]
+        poses = Poses(kp, np.zeros((len(kp), 4)), np.ones(len(kp)), POSETRACK17, np.array(ids))
+        w.add(FrameResult(t, 0.0, 640, 480, poses, name=f"{t:06d}.jpg"), image_id=img["id"],
+              file_name=img["file_name"])  # fmt: skip
+    w.close()
+    data = json.loads((tmp_path / "pr" / "000001_mpii_test.json").read_text())
+    assert len(data["annotations"]) == 4 and all(len(a["scores"]) == 17 for a in data["annotations"])
+    assert all(isinstance(a["track_id"], int) and a["track_id"] >= 0 for a in data["annotations"])
+    res = pt.evaluate_dirs(str(tmp_path / "gt"), str(tmp_path / "pr"))
+    assert np.allclose(res.hota["HOTA"], 1.0) and res.map["ap"][-1] == 100.0
+    # COCO-17 model output is converted to the PoseTrack slot order (head joints estimated)
+    paths = output_paths(tmp_path / "run", "clip", ["posetrack21"], render=False)
+    (tmp_path / "run").mkdir()
+    (cw,) = open_writers(paths, "clip", COCO17)
+    kp = np.random.default_rng(0).uniform(10, 100, (1, 17, 3)).astype(np.float32)
+    cw.add(FrameResult(0, 0.0, 120, 100, Poses(kp, np.zeros((1, 4)), np.ones(1), COCO17, np.array([3]))))
+    out = json.loads(cw.close().read_text())
+    assert out["categories"][0]["keypoints"][1:3] == ["head_bottom", "head_top"]
+    assert len(out["annotations"][0]["keypoints"]) == 51 and paths["posetrack21"].name == "clip.posetrack21.json"
