@@ -382,3 +382,18 @@ def test_posetrack21_writer_files_are_read_by_the_evaluation(tmp_path):
     out = json.loads(cw.close().read_text())
     assert out["categories"][0]["keypoints"][1:3] == ["head_bottom", "head_top"]
     assert len(out["annotations"][0]["keypoints"]) == 51 and paths["posetrack21"].name == "clip.posetrack21.json"
+
+
+def test_eval_posetrack_hota_adds_the_table_for_2018_files(tmp_path):
+    from tests.evaluation.builders import write_pair
+
+    gt = [[far(1, 0), far(2, 1)] for _ in range(4)]
+    pr = [[far(10 if t < 2 else 11, 0), far(20, 1)] for t in range(4)]
+    gt_dir, pr_dir = write_pair(tmp_path, gt, pr)
+    out = tmp_path / "m.json"
+    res = CliRunner().invoke(cli, ["eval", "posetrack", gt_dir, pr_dir, "--hota", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Multiple Object Tracking" in res.output and "AssA" in res.output
+    data = json.loads(out.read_text())
+    assert data["hota_summary"]["AssA"] == pytest.approx(75.0) and "summary" in data
+    assert data["hota"]["HOTA"]["mean"][-1] == pytest.approx(100 * np.sqrt(0.75))
