@@ -6,13 +6,13 @@ import logging
 import sys
 from typing import Any, Iterable
 
-import yaml
-
 from posetrack.errors import ConfigError
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     """``["pose.flip_test=false", "tracker.memory=3"]`` → dotted overrides with YAML-typed values."""
+    import yaml  # only when there are overrides: keeps light commands fast to start
+
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
