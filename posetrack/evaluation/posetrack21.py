@@ -124,6 +124,15 @@ MAX_ENUMERATED_EDGES = 10  # contested positive pairs of one frame and joint sol
 UNIQUE_MARGIN = 1e-9  # the best matching must beat every other by this much to skip the solver
 
 
+def _solve(sim_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The kit's ``linear_sum_assignment(-sim)`` for one frame and joint (positive pairs only)."""
+    from scipy.optimize import linear_sum_assignment  # lazily: only for ties or crowds
+
+    rows, cols = linear_sum_assignment(-sim_j)
+    keep = sim_j[rows, cols] > 0
+    return rows[keep], cols[keep]
+
+
 def _assign(sim_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The positive pairs of the kit's ``linear_sum_assignment(-sim)`` for one frame and joint.
 
@@ -132,6 +141,7 @@ def _assign(sim_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the few contested ones are enumerated, and when one matching beats all others by a clear margin
     it is the solver's answer. Otherwise (ties, or too many contested pairs) scipy decides, on the
     very matrix the kit gives it, so even its choice among equal optima is the kit's.
+    (:func:`_hota` does the same for all frames and joints at once.)
     """
     pos = sim_j > 0
     rn, cn = pos.sum(axis=1), pos.sum(axis=0)
@@ -140,11 +150,7 @@ def _assign(sim_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rest = [(int(a), int(b), float(sim_j[a, b])) for a, b in zip(r[~alone], c[~alone])]
     found = _enumerate(rest) if len(rest) <= MAX_ENUMERATED_EDGES else None
     if found is None:
-        from scipy.optimize import linear_sum_assignment  # lazily: only for ties or crowds
-
-        rows, cols = linear_sum_assignment(-sim_j)
-        keep = sim_j[rows, cols] > 0
-        return rows[keep], cols[keep]
+        return _solve(sim_j)
     rows = np.concatenate([r[alone], np.array([rest[i][0] for i in found], np.int64)])
     cols = np.concatenate([c[alone], np.array([rest[i][1] for i in found], np.int64)])
     return rows.astype(np.int64), cols.astype(np.int64)
@@ -288,28 +294,38 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
     with np.errstate(invalid="ignore"):
         sim = np.maximum(SIM_SLOPE * dist + 1, 0)
     sim[np.isnan(sim)] = 0.0  # 0/0 distance (zero-size head box on the spot): the kit's solver fails
-    # --- the per-joint assignments: forced where no GT/prediction has two positive partners
+    # --- the per-joint assignments: a positive pair without a rival (no other positive pair on its
+    # GT or its prediction for that joint) is always assigned; contested pairs are resolved per
+    # frame and joint (enumeration, or the kit's solver on the kit's matrix)
     pos = sim > 0
-    gstart = np.concatenate([[0], np.cumsum(gc)])
-    pstart = np.concatenate([[0], np.cumsum(pc)])
     row_key = gi[:, None] * NUM_JOINTS + np.arange(NUM_JOINTS)
     col_key = pi[:, None] * NUM_JOINTS + np.arange(NUM_JOINTS)
     row_n = np.bincount(row_key[pos], minlength=len(gval) * NUM_JOINTS)
     col_n = np.bincount(col_key[pos], minlength=len(pval) * NUM_JOINTS)
-    conflict = (row_n[row_key] > 1) | (col_n[col_key] > 1)  # (pairs, 15)
-    bad = np.zeros((L, NUM_JOINTS), bool)
-    cf, cj = np.nonzero(conflict)
-    bad[pf[cf], cj] = True
-    take = pos & ~bad[pf]
-    sel_pair, sel_j = np.nonzero(take)
-    extra_p, extra_j = [], []
-    if bad.any():
-        for f, j in zip(*np.nonzero(bad)):
-            a, b = np.searchsorted(pf, [f, f + 1])
-            m = sim[a:b, j].reshape(gc[f], pc[f])
-            rows, cols = _assign(m)
-            extra_p.append(a + rows * pc[f] + cols)
-            extra_j.append(np.full(len(rows), j))
+    contested = pos & ((row_n[row_key] > 1) | (col_n[col_key] > 1))
+    sel_pair, sel_j = np.nonzero(pos & ~contested)
+    if contested.any():
+        cp, cj = np.nonzero(contested)
+        o = np.lexsort((cp, cj, pf[cp]))
+        cp, cj = cp[o], cj[o]
+        group = pf[cp] * NUM_JOINTS + cj
+        bounds = np.flatnonzero(np.diff(group)) + 1
+        pair0 = np.concatenate([[0], np.cumsum(gc * pc)])  # first pair of each frame
+        rows_l, cols_l = (gi - np.concatenate([[0], np.cumsum(gc)])[pf]), (pi - np.concatenate([[0], np.cumsum(pc)])[pf])
+        extra_p, extra_j = [], []
+        for a, b in zip(np.concatenate([[0], bounds]).tolist(), np.append(bounds, len(cp)).tolist()):
+            pairs, j = cp[a:b], int(cj[a])
+            edges = list(zip(rows_l[pairs].tolist(), cols_l[pairs].tolist(), sim[pairs, j].tolist()))
+            found = _enumerate(edges) if len(edges) <= MAX_ENUMERATED_EDGES else None
+            if found is not None:
+                extra_p.append(pairs[found])
+            else:
+                f = int(pf[pairs[0]])
+                m = sim[pair0[f]: pair0[f + 1], j].reshape(gc[f], pc[f])
+                r, c = _solve(m)
+                chosen = pair0[f] + r * pc[f] + c
+                extra_p.append(chosen[contested[chosen, j]])  # its uncontested pairs are taken already
+            extra_j.append(np.full(len(extra_p[-1]), j))
         sel_pair = np.concatenate([sel_pair] + extra_p).astype(np.int64)
         sel_j = np.concatenate([sel_j] + extra_j).astype(np.int64)
     # order: frame, joint, GT row (the kit's accumulation order)
@@ -331,10 +347,8 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
     pr_joints_no_gt = pval[(gc == 0)[p_pos]].sum(axis=0)
     fn = gt_joints_both[None, :] - tp + n_no_pr * n_gt_joints[None, :]
     fp = pr_joints_both[None, :] - tp + pr_joints_no_gt[None, :]
-    loc = np.zeros((NA, NUM_JOINTS))
-    for a in range(NA):
-        m = k > a
-        loc[a] = np.bincount(sel_j[m], weights=s[m], minlength=NUM_JOINTS)
+    wsum = np.bincount(sel_j * (NA + 1) + k, weights=s, minlength=NUM_JOINTS * (NA + 1)).reshape(NUM_JOINTS, NA + 1)
+    loc = np.cumsum(wsum[:, ::-1], axis=1)[:, ::-1][:, 1:].T  # (19, 15): similarity sums of k > a
 
     # --- association: per (GT id, prediction id, joint) match counts at every alpha
     n_gid, n_pid = int(gid.max()) + 1, int(pid.max()) + 1
@@ -352,11 +366,10 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
     tpa = np.maximum(1, gcount + tcount - M)
     tp_den = np.maximum(1, tp)
 
+    key_aj = (np.arange(NA)[:, None] * NUM_JOINTS + uj[None, :]).ravel()
+
     def per_joint(values: np.ndarray) -> np.ndarray:  # (19, U) -> (19, 15) sums over U of each joint
-        out = np.zeros((NA, NUM_JOINTS))
-        for a in range(NA):
-            out[a] = np.bincount(uj, weights=values[a], minlength=NUM_JOINTS)
-        return out
+        return np.bincount(key_aj, weights=values.ravel(), minlength=NA * NUM_JOINTS).reshape(NA, NUM_JOINTS)
 
     res: dict = {}
     res["AssA"] = per_joint(M * (M / tpa)) / tp_den
@@ -364,11 +377,12 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
     res["AssPr"] = per_joint(M * (M / np.maximum(1, tcount))) / tp_den
     # --- fragments: runs of the same prediction id along a GT id's matches (gaps do not break them)
     frag = np.zeros((NA, NUM_JOINTS))
+    by_track = np.lexsort((mf, mg, sel_j))  # each GT id's matches per joint, in frame order
+    kt = k[by_track]
     for a in range(NA):
-        m = np.nonzero(k > a)[0]
-        if not len(m):
-            continue
-        o = m[np.lexsort((mf[m], mg[m], sel_j[m]))]
+        o = by_track[kt > a]
+        if not len(o):
+            break
         jj, gg, pp = sel_j[o], mg[o], mp[o]
         brk = np.ones(len(o), bool)
         brk[1:] = (jj[1:] != jj[:-1]) | (gg[1:] != gg[:-1]) | (pp[1:] != pp[:-1])
