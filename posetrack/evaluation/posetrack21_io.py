@@ -153,6 +153,78 @@ def read_sequence(path: str, is_gt: bool) -> Pt21Sequence:
                     "(the official kit fails on it)", missing_regions)  # fmt: skip
 
     n = len(anns)
+    fast = _fast_fields(anns, t_of_id, is_gt)
+    if fast is None:  # something is off: the checking loop names the first bad entry
+        fast = _checked_fields(anns, t_of_id, is_gt, path)
+    frame_of, tids, kps, heads, scores, has_scores, int_ann = fast
+    idx = list(range(n))
+    kp_all = _rows(kps, path, "keypoints", idx, 3 * NUM_RAW).reshape(n, NUM_RAW, 3) if n else np.zeros((0, NUM_RAW, 3))
+    kp15 = np.ascontiguousarray(kp_all[:, KEEP])
+    head_size = np.full(n, np.nan)
+    if is_gt and n:
+        hb = _rows(heads, path, "bbox_head", idx, 4)
+        x1, y1 = hb[:, 0], hb[:, 1]
+        dx, dy = (x1 + hb[:, 2]) - x1, (y1 + hb[:, 3]) - y1  # as the kit: corners, then difference
+        head_size = 0.6 * np.sqrt(dx * dx + dy * dy)
+    if not is_gt and n:
+        sc = np.full((n, NUM_RAW), MISSING_SCORE)
+        if has_scores.any():
+            sel = np.nonzero(has_scores)[0]
+            sc[sel] = _rows(scores, path, "scores", sel.tolist(), NUM_RAW)
+        if not has_scores.all():
+            log.warning("%s: annotations[%d].scores missing; -9999 is used, as the official kit does",
+                        path, int(np.argmin(has_scores)))  # fmt: skip
+        kp15[:, :, 2] = sc[:, KEEP]
+        if int_ann.any():
+            # the kit's per-frame keypoint array is integer-typed when every value is an integer
+            float_frames = np.zeros(len(images), bool)
+            float_frames[frame_of[~int_ann]] = True
+            trunc = ~float_frames[frame_of]
+            if trunc.any():
+                kp15[trunc, :, 2] = np.trunc(kp15[trunc, :, 2])
+    order = np.argsort(frame_of, kind="stable")
+    if n and (np.diff(frame_of) < 0).any():
+        frame_of, kp15, head_size = frame_of[order], kp15[order], head_size[order]
+        tids_arr = tids[order]
+    else:
+        order = np.arange(n)
+        tids_arr = tids
+    starts = np.searchsorted(frame_of, np.arange(len(images) + 1)).astype(np.int64)
+    return Pt21Sequence(
+        name=os.path.basename(path), path=path, image_ids=image_ids, file_names=file_names,
+        labeled=labeled, ignore=ignore, has_ignore=has_ignore, starts=starts, kp=kp15,
+        track_ids=tids_arr, ann_index=order, head_size=head_size,
+    )  # fmt: skip
+
+
+def _fast_fields(anns: list, t_of_id: dict, is_gt: bool):
+    """The per-annotation fields by comprehension, or None when anything needs a closer look."""
+    try:
+        frame_of = np.array([t_of_id[a["image_id"]] for a in anns], np.int64)
+        tids = np.array([a["track_id"] for a in anns])
+        kps = [a["keypoints"] for a in anns]
+        heads = [a["bbox_head"] for a in anns] if is_gt else []
+    except (KeyError, TypeError):
+        return None
+    if len(anns) and (tids.dtype.kind not in "iu" or tids.ndim != 1 or tids.min() < 0):
+        return None
+    tids = tids.astype(np.int64)
+    has_scores = np.zeros(len(anns), bool)
+    int_ann = np.zeros(len(anns), bool)
+    scores: list = []
+    if not is_gt:
+        sc = [a.get("scores") for a in anns]
+        has_scores = np.array([v is not None for v in sc], bool).reshape(-1)
+        scores = [v for v in sc if v is not None]
+        if not all(isinstance(kp, list) for kp in kps):
+            return None
+        int_ann = np.array([not any(type(v) is float for v in kp) for kp in kps], bool).reshape(-1)
+    return frame_of, tids, kps, heads, scores, has_scores, int_ann
+
+
+def _checked_fields(anns: list, t_of_id: dict, is_gt: bool, path: str):
+    """As :func:`_fast_fields`, entry by entry, raising a FormatError that names the first bad one."""
+    n = len(anns)
     frame_of = np.empty(n, np.int64)
     tids, kps, scores, heads = [], [], [], []
     int_ann = np.zeros(n, bool)  # every keypoint value a JSON integer
@@ -186,44 +258,7 @@ def read_sequence(path: str, is_gt: bool) -> Pt21Sequence:
             if "scores" in ann:
                 scores.append(ann["scores"])
                 has_scores[ai] = True
-    idx = list(range(n))
-    kp_all = _rows(kps, path, "keypoints", idx, 3 * NUM_RAW).reshape(n, NUM_RAW, 3) if n else np.zeros((0, NUM_RAW, 3))
-    kp15 = np.ascontiguousarray(kp_all[:, KEEP])
-    head_size = np.full(n, np.nan)
-    if is_gt and n:
-        hb = _rows(heads, path, "bbox_head", idx, 4)
-        x1, y1 = hb[:, 0], hb[:, 1]
-        dx, dy = (x1 + hb[:, 2]) - x1, (y1 + hb[:, 3]) - y1  # as the kit: corners, then difference
-        head_size = 0.6 * np.sqrt(dx * dx + dy * dy)
-    if not is_gt and n:
-        sc = np.full((n, NUM_RAW), MISSING_SCORE)
-        if has_scores.any():
-            sel = np.nonzero(has_scores)[0]
-            sc[sel] = _rows(scores, path, "scores", sel.tolist(), NUM_RAW)
-        if not has_scores.all():
-            log.warning("%s: annotations[%d].scores missing; -9999 is used, as the official kit does",
-                        path, int(np.argmin(has_scores)))  # fmt: skip
-        kp15[:, :, 2] = sc[:, KEEP]
-        if int_ann.any():
-            # the kit's per-frame keypoint array is integer-typed when every value is an integer
-            float_frames = np.zeros(len(images), bool)
-            float_frames[frame_of[~int_ann]] = True
-            trunc = ~float_frames[frame_of]
-            if trunc.any():
-                kp15[trunc, :, 2] = np.trunc(kp15[trunc, :, 2])
-    order = np.argsort(frame_of, kind="stable")
-    if n and (np.diff(frame_of) < 0).any():
-        frame_of, kp15, head_size = frame_of[order], kp15[order], head_size[order]
-        tids_arr = np.asarray(tids, np.int64)[order]
-    else:
-        order = np.arange(n)
-        tids_arr = np.asarray(tids, np.int64)
-    starts = np.searchsorted(frame_of, np.arange(len(images) + 1)).astype(np.int64)
-    return Pt21Sequence(
-        name=os.path.basename(path), path=path, image_ids=image_ids, file_names=file_names,
-        labeled=labeled, ignore=ignore, has_ignore=has_ignore, starts=starts, kp=kp15,
-        track_ids=tids_arr, ann_index=order, head_size=head_size,
-    )  # fmt: skip
+    return frame_of, np.asarray(tids, np.int64), kps, heads, scores, has_scores, int_ann
 
 
 def list_sequences(gt_dir: str) -> list[str]:
