@@ -80,31 +80,55 @@ def _gather(starts: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndar
     return first + np.arange(counts.sum()), pos
 
 
+def _inside(points: np.ndarray, frame: np.ndarray, polygons: list[list[np.ndarray]]) -> np.ndarray:
+    """Which ``points`` (N, 2) lie strictly inside a polygon of their frame (``polygons[frame]``).
+
+    Every (point, polygon of its frame) pair is tested in one pass with the even-odd edge test of
+    the PoseTrack evaluation (boundary excluded; shapely's ``contains`` for simple polygons); rings
+    are padded with their first vertex (degenerate edges cross nothing).
+    """
+    from posetrack.evaluation.posetrack_eval import _edge_test
+
+    rings = [(f, np.asarray(poly, np.float64)) for f, polys in enumerate(polygons) for poly in polys if len(poly) >= 3]
+    inside = np.zeros(len(points), bool)
+    if not rings or not len(points):
+        return inside
+    e = max(len(r) for _, r in rings)
+    ring_frame = np.array([f for f, _ in rings])
+    a = np.stack([np.concatenate([r, np.repeat(r[:1], e - len(r), axis=0)]) for _, r in rings])
+    b = np.stack([np.concatenate([r[1:], np.repeat(r[:1], e - len(r) + 1, axis=0)]) for _, r in rings])
+    order = np.argsort(frame, kind="stable")
+    counts = np.bincount(frame, minlength=len(polygons))
+    first = np.concatenate([[0], np.cumsum(counts)])
+    n_per_ring = counts[ring_frame]
+    ri = np.repeat(np.arange(len(rings)), n_per_ring)
+    pi = order[np.repeat(first[ring_frame] - np.cumsum(n_per_ring) + n_per_ring, n_per_ring) + np.arange(n_per_ring.sum())]
+    if not len(pi):
+        return inside
+    hit = _edge_test(points[pi][:, None, :], a[ri], b[ri])
+    inside[pi[hit]] = True
+    return inside
+
+
 def _remove_ignored(seq: Pt21Sequence, gt: Pt21Sequence, frames: np.ndarray, idx: np.ndarray, pos: np.ndarray):
     """The kit's ignore-region step for one side: returns kept indices, their positions, keypoints."""
-    from posetrack.evaluation.posetrack_eval import inside_ignore_regions
-
     kp = seq.kp[idx]
     reg = gt.has_ignore[frames]
     if not reg.any():
         return idx, pos, kp
-    in_reg = reg[pos]
-    sel = np.nonzero(in_reg)[0]
-    # one point list per frame with regions (every slot, as the kit tests (0, 0) too)
-    fr = np.nonzero(reg)[0]
-    bounds = np.searchsorted(pos[sel], np.append(fr, len(frames)))
-    pts = kp[sel, :, :2]
-    lists = [pts[bounds[i]: bounds[i + 1]].reshape(-1, 2) for i in range(len(fr))]
-    inside = inside_ignore_regions(lists, [gt.ignore[frames[f]] for f in fr])
-    inside = np.concatenate(inside).reshape(-1, NUM_JOINTS) if len(sel) else np.zeros((0, NUM_JOINTS), bool)
-    drop = np.zeros(len(idx), bool)
-    if len(sel):
-        kps = kp[sel]
-        kps[inside] = 0.0  # removed joints become (0, 0, 0), their score 0
-        kp[sel] = kps
-        gone = inside.all(axis=1) | ((kps[:, :, 0] <= 0) & (kps[:, :, 1] <= 0)).all(axis=1)
-        drop[sel] = gone
-    keep = ~drop
+    sel = np.nonzero(reg[pos])[0]
+    if not len(sel):
+        return idx, pos, kp
+    # every slot of every person is tested, absent ones at (0, 0) too, as the kit does
+    pts = kp[sel, :, :2].reshape(-1, 2)
+    fr = np.repeat(pos[sel], NUM_JOINTS)
+    inside = _inside(pts, fr, [gt.ignore[f] for f in frames.tolist()]).reshape(-1, NUM_JOINTS)
+    kps = kp[sel]
+    kps[inside] = 0.0  # removed joints become (0, 0, 0), their score 0
+    kp[sel] = kps
+    gone = inside.all(axis=1) | ((kps[:, :, 0] <= 0) & (kps[:, :, 1] <= 0)).all(axis=1)
+    keep = np.ones(len(idx), bool)
+    keep[sel[gone]] = False
     return idx[keep], pos[keep], kp[keep]
 
 

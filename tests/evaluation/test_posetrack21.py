@@ -397,3 +397,17 @@ def test_eval_posetrack_hota_adds_the_table_for_2018_files(tmp_path):
     data = json.loads(out.read_text())
     assert data["hota_summary"]["AssA"] == pytest.approx(75.0) and "summary" in data
     assert data["hota"]["HOTA"]["mean"][-1] == pytest.approx(100 * np.sqrt(0.75))
+
+
+def test_batched_inside_test_equals_the_single_polygon_test():
+    from posetrack.evaluation.posetrack_eval import points_in_polygon
+
+    rng = np.random.default_rng(3)
+    polys = [[rng.uniform(0, 50, (int(rng.integers(3, 7)), 2)) for _ in range(int(rng.integers(0, 3)))]
+             for _ in range(6)]  # fmt: skip
+    polys[0].append(np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]))
+    pts = np.concatenate([rng.uniform(0, 50, (40, 2)), [[5.0, 0.0], [10.0, 10.0], [5.0, 5.0]]])  # edge, vertex, in
+    frame = np.concatenate([rng.integers(0, 6, 40), [0, 0, 0]])
+    got = pt._inside(pts, frame, polys)
+    want = np.array([any(points_in_polygon(p[None], poly)[0] for poly in polys[f]) for p, f in zip(pts, frame)])
+    assert np.array_equal(got, want) and got[-1] and not got[-2] and not got[-3]
