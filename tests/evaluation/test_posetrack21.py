@@ -411,3 +411,16 @@ def test_batched_inside_test_equals_the_single_polygon_test():
     got = pt._inside(pts, frame, polys)
     want = np.array([any(points_in_polygon(p[None], poly)[0] for poly in polys[f]) for p, f in zip(pts, frame)])
     assert np.array_equal(got, want) and got[-1] and not got[-2] and not got[-3]
+
+
+def test_reading_without_orjson_gives_the_same_arrays(tmp_path, monkeypatch):
+    import sys
+
+    path = write(str(tmp_path), "s", pt21([[person(1), far(2, 1)], [person(1)]], "s"))
+    a = read_sequence(path, is_gt=True)
+    monkeypatch.setitem(sys.modules, "orjson", None)  # import fails: the standard reader is used
+    b = read_sequence(path, is_gt=True)
+    assert np.array_equal(a.kp, b.kp) and np.array_equal(a.head_size, b.head_size)
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(FormatError, match="not valid JSON"):
+        read_sequence(str(tmp_path / "bad.json"), is_gt=True)
