@@ -80,28 +80,33 @@ def _gather(starts: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndar
     return first + np.arange(counts.sum()), pos
 
 
-def _inside(points: np.ndarray, frame: np.ndarray, polygons: list[list[np.ndarray]]) -> np.ndarray:
-    """Which ``points`` (N, 2) lie strictly inside a polygon of their frame (``polygons[frame]``).
+def _inside(points: np.ndarray, frame: np.ndarray, ring_xy: np.ndarray, ring_start: np.ndarray,
+            ring_frame: np.ndarray) -> np.ndarray:
+    """Which ``points`` (N, 2) lie strictly inside a ring (polygon) of their frame.
 
-    Every (point, polygon of its frame) pair is tested in one pass with the even-odd edge test of
-    the PoseTrack evaluation (boundary excluded; shapely's ``contains`` for simple polygons); rings
-    are padded with their first vertex (degenerate edges cross nothing).
+    Rings are given flat (vertices, offsets, frame of each ring). Every (point, ring of its frame)
+    pair is tested in one pass with the even-odd edge test of the PoseTrack evaluation (boundary
+    excluded: shapely's ``contains`` for simple polygons); rings are padded with their first vertex
+    (degenerate edges cross nothing); rings of fewer than 3 points contain nothing.
     """
     from posetrack.evaluation.posetrack_eval import _edge_test
 
-    rings = [(f, np.asarray(poly, np.float64)) for f, polys in enumerate(polygons) for poly in polys if len(poly) >= 3]
     inside = np.zeros(len(points), bool)
-    if not rings or not len(points):
+    lens = np.diff(ring_start)
+    ok = lens >= 3
+    if not ok.any() or not len(points):
         return inside
-    e = max(len(r) for _, r in rings)
-    ring_frame = np.array([f for f, _ in rings])
-    a = np.stack([np.concatenate([r, np.repeat(r[:1], e - len(r), axis=0)]) for _, r in rings])
-    b = np.stack([np.concatenate([r[1:], np.repeat(r[:1], e - len(r) + 1, axis=0)]) for _, r in rings])
+    start, lens, ring_frame = ring_start[:-1][ok], lens[ok], ring_frame[ok]
+    e = np.arange(int(lens.max()))[None, :]
+    v = lens[:, None]
+    a = ring_xy[np.where(e < v, start[:, None] + e, start[:, None])]  # (R, E, 2)
+    b = ring_xy[np.where(e < v - 1, start[:, None] + e + 1, start[:, None])]
+    n_frames = int(max(frame.max(), ring_frame.max())) + 1
     order = np.argsort(frame, kind="stable")
-    counts = np.bincount(frame, minlength=len(polygons))
+    counts = np.bincount(frame, minlength=n_frames)
     first = np.concatenate([[0], np.cumsum(counts)])
     n_per_ring = counts[ring_frame]
-    ri = np.repeat(np.arange(len(rings)), n_per_ring)
+    ri = np.repeat(np.arange(len(lens)), n_per_ring)
     pi = order[np.repeat(first[ring_frame] - np.cumsum(n_per_ring) + n_per_ring, n_per_ring) + np.arange(n_per_ring.sum())]
     if not len(pi):
         return inside
@@ -119,10 +124,19 @@ def _remove_ignored(seq: Pt21Sequence, gt: Pt21Sequence, frames: np.ndarray, idx
     sel = np.nonzero(reg[pos])[0]
     if not len(sel):
         return idx, pos, kp
+    pos_of_image = np.full(len(gt.has_ignore), -1)
+    pos_of_image[frames] = np.arange(len(frames))
+    ring_pos = pos_of_image[gt.ring_image]
+    use = ring_pos >= 0  # the rings of evaluated frames
+    starts, ends = gt.ring_start[:-1][use], gt.ring_start[1:][use]
+    lens = ends - starts
+    verts = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(lens.sum()) if len(lens) else np.zeros(0, int)
+    ring_xy = gt.ring_xy[verts]
+    ring_start = np.concatenate([[0], np.cumsum(lens)])
     # every slot of every person is tested, absent ones at (0, 0) too, as the kit does
     pts = kp[sel, :, :2].reshape(-1, 2)
     fr = np.repeat(pos[sel], NUM_JOINTS)
-    inside = _inside(pts, fr, [gt.ignore[f] for f in frames.tolist()]).reshape(-1, NUM_JOINTS)
+    inside = _inside(pts, fr, ring_xy, ring_start, ring_pos[ring_pos >= 0]).reshape(-1, NUM_JOINTS)
     kps = kp[sel]
     kps[inside] = 0.0  # removed joints become (0, 0, 0), their score 0
     kp[sel] = kps

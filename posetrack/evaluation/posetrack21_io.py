@@ -50,7 +50,9 @@ class Pt21Sequence:
     image_ids: list  # per image, file order
     file_names: list[str]
     labeled: np.ndarray  # (T,) bool (ground truth only; all False for predictions)
-    ignore: list[list[np.ndarray]]  # per image: polygons (V, 2) (ground truth only)
+    ring_xy: np.ndarray  # (V, 2) ignore-region polygon vertices of all images, ring after ring (GT only)
+    ring_start: np.ndarray  # (R + 1,) offsets of each ring in ring_xy
+    ring_image: np.ndarray  # (R,) image index of each ring
     has_ignore: np.ndarray  # (T,) bool: a non-empty ignore-region list (the kit's test)
     starts: np.ndarray  # (T + 1,) offsets of each image's people in the arrays below
     kp: np.ndarray  # (N, 15, 3) float64; predictions: third column = score as the kit sees it
@@ -92,22 +94,51 @@ def _rows(values: list, path: str, field: str, ann_idx: list[int], width: int) -
     raise FormatError(f"{path}: annotations: malformed {field}")  # pragma: no cover
 
 
-def _polygons(img: dict, where: str) -> list[np.ndarray]:
+def _check_regions(img: dict, where: str) -> None:
+    """Name the first malformed ignore region of an image (called once a problem is known)."""
     rx, ry = img.get("ignore_regions_x", []), img.get("ignore_regions_y", [])
     if not isinstance(rx, list) or not isinstance(ry, list) or len(rx) != len(ry):
         raise FormatError(f"{where}.ignore_regions_x/y: expected two lists of the same length")
-    polys = []
     for r, (xs, ys) in enumerate(zip(rx, ry)):
         if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):
             raise FormatError(f"{where}.ignore_regions_x/y[{r}]: x and y lists of different length")
         if not all(_is_number(v) for v in xs + ys):
             raise FormatError(f"{where}.ignore_regions_x/y[{r}]: expected numbers")
-        pts = np.array([xs, ys], np.float64).T.reshape(-1, 2)
-        if 0 < len(pts) < 3:
-            log.warning("%s.ignore_regions[%d]: %d points are not a polygon; it ignores nothing "
-                        "(the official kit fails on it)", where, r, len(pts))  # fmt: skip
-        polys.append(pts)
-    return polys
+
+
+def _rings(images: list, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All ignore-region polygons of a file as flat arrays (vertices, ring offsets, ring image) and
+    which images have a non-empty region list."""
+    xs_all: list = []
+    ys_all: list = []
+    lens: list[int] = []
+    ring_image: list[int] = []
+    has = np.zeros(len(images), bool)
+    for t, img in enumerate(images):
+        rx, ry = img.get("ignore_regions_x", []), img.get("ignore_regions_y", [])
+        if not rx and not ry:
+            continue
+        if not isinstance(rx, list) or not isinstance(ry, list) or len(rx) != len(ry):
+            _check_regions(img, f"{path}: images[{t}]")
+        has[t] = len(rx) > 0
+        for xs, ys in zip(rx, ry):
+            if not isinstance(xs, list) or not isinstance(ys, list) or len(xs) != len(ys):
+                _check_regions(img, f"{path}: images[{t}]")
+            xs_all += xs
+            ys_all += ys
+            lens.append(len(xs))
+            ring_image.append(t)
+    xy = np.array([xs_all, ys_all]) if xs_all else np.zeros((2, 0))
+    if xy.dtype.kind not in "iuf" or xy.ndim != 2:
+        for t, img in enumerate(images):
+            _check_regions(img, f"{path}: images[{t}]")
+    lens_arr = np.asarray(lens, np.int64)
+    bad = np.nonzero((lens_arr > 0) & (lens_arr < 3))[0]
+    if len(bad):
+        log.warning("%s: images[%d]: an ignore region with %d points is not a polygon; it ignores nothing "
+                    "(the official kit fails on it)", path, ring_image[bad[0]], lens_arr[bad[0]])  # fmt: skip
+    start = np.concatenate([[0], np.cumsum(lens_arr)]).astype(np.int64)
+    return xy.T.astype(np.float64).reshape(-1, 2), start, np.asarray(ring_image, np.int64), has
 
 
 def _load(path: str, what: str):
@@ -137,8 +168,6 @@ def read_sequence(path: str, is_gt: bool) -> Pt21Sequence:
     t_of_id: dict = {}
     image_ids, file_names = [], []
     labeled = np.zeros(len(images), bool)
-    has_ignore = np.zeros(len(images), bool)
-    ignore: list[list[np.ndarray]] = []
     missing_regions = None
     for t, img in enumerate(images):
         where = f"{path}: images[{t}]"
@@ -159,9 +188,8 @@ def read_sequence(path: str, is_gt: bool) -> Pt21Sequence:
             labeled[t] = bool(img["is_labeled"])
             if "ignore_regions_x" not in img and missing_regions is None:
                 missing_regions = where
-            polys = _polygons(img, where)
-            ignore.append(polys)
-            has_ignore[t] = len(polys) > 0
+    ring_xy, ring_start, ring_image, has_ignore = _rings(images, path) if is_gt else (
+        np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(len(images), bool))
     if missing_regions is not None:
         log.warning("%s: ignore_regions_x/y missing (and maybe later images too): read as none "
                     "(the official kit fails on it)", missing_regions)  # fmt: skip
@@ -206,7 +234,7 @@ def read_sequence(path: str, is_gt: bool) -> Pt21Sequence:
     starts = np.searchsorted(frame_of, np.arange(len(images) + 1)).astype(np.int64)
     return Pt21Sequence(
         name=os.path.basename(path), path=path, image_ids=image_ids, file_names=file_names,
-        labeled=labeled, ignore=ignore, has_ignore=has_ignore, starts=starts, kp=kp15,
+        labeled=labeled, ring_xy=ring_xy, ring_start=ring_start, ring_image=ring_image, has_ignore=has_ignore, starts=starts, kp=kp15,
         track_ids=tids_arr, ann_index=order, head_size=head_size,
     )  # fmt: skip
 

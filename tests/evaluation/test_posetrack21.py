@@ -408,7 +408,10 @@ def test_batched_inside_test_equals_the_single_polygon_test():
     polys[0].append(np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]))
     pts = np.concatenate([rng.uniform(0, 50, (40, 2)), [[5.0, 0.0], [10.0, 10.0], [5.0, 5.0]]])  # edge, vertex, in
     frame = np.concatenate([rng.integers(0, 6, 40), [0, 0, 0]])
-    got = pt._inside(pts, frame, polys)
+    flat = [(f, poly) for f, ps in enumerate(polys) for poly in ps]
+    ring_xy = np.concatenate([poly for _, poly in flat])
+    ring_start = np.concatenate([[0], np.cumsum([len(poly) for _, poly in flat])])
+    got = pt._inside(pts, frame, ring_xy, ring_start, np.array([f for f, _ in flat]))
     want = np.array([any(points_in_polygon(p[None], poly)[0] for poly in polys[f]) for p, f in zip(pts, frame)])
     assert np.array_equal(got, want) and got[-1] and not got[-2] and not got[-3]
 
