@@ -350,8 +350,18 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
         bounds = np.flatnonzero(np.diff(group)) + 1
         pair0 = np.concatenate([[0], np.cumsum(gc * pc)])  # first pair of each frame
         rows_l, cols_l = (gi - np.concatenate([[0], np.cumsum(gc)])[pf]), (pi - np.concatenate([[0], np.cumsum(pc)])[pf])
-        extra_p, extra_j = [], []
-        for a, b in zip(np.concatenate([[0], bounds]).tolist(), np.append(bounds, len(cp)).tolist()):
+        starts = np.concatenate([[0], bounds])
+        ends = np.append(bounds, len(cp))
+        rr, cc, ww = rows_l[cp], cols_l[cp], sim[cp, cj]
+        # the common case: one GT (or one prediction) with several candidates and nothing else in
+        # its frame and joint; its best pair wins if it beats the runner-up by the margin
+        star = (np.minimum.reduceat(rr, starts) == np.maximum.reduceat(rr, starts)) | (
+            np.minimum.reduceat(cc, starts) == np.maximum.reduceat(cc, starts))
+        by_w = np.lexsort((-ww, group))  # heaviest first within each group
+        top, second = ww[by_w[starts]], ww[by_w[starts + 1]]
+        clear = star & (top - second > UNIQUE_MARGIN * np.maximum(1.0, top))
+        extra_p, extra_j = [cp[by_w[starts[clear]]]], [cj[by_w[starts[clear]]]]
+        for a, b in zip(starts[~clear].tolist(), ends[~clear].tolist()):
             pairs, j = cp[a:b], int(cj[a])
             edges = list(zip(rows_l[pairs].tolist(), cols_l[pairs].tolist(), sim[pairs, j].tolist()))
             found = _enumerate(edges) if len(edges) <= MAX_ENUMERATED_EDGES else None
