@@ -400,10 +400,11 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
 
     # --- association: per (GT id, prediction id, joint) match counts at every alpha
     n_gid, n_pid = int(gid.max()) + 1, int(pid.max()) + 1
-    gt_id_count = np.zeros((n_gid, NUM_JOINTS))
-    np.add.at(gt_id_count, gid, gval)
-    tr_id_count = np.zeros((n_pid, NUM_JOINTS))
-    np.add.at(tr_id_count, pid, pval)
+    joints = np.arange(NUM_JOINTS)
+    gt_id_count = np.bincount((gid[:, None] * NUM_JOINTS + joints).ravel(), weights=gval.ravel(),
+                              minlength=n_gid * NUM_JOINTS).reshape(n_gid, NUM_JOINTS)  # fmt: skip
+    tr_id_count = np.bincount((pid[:, None] * NUM_JOINTS + joints).ravel(), weights=pval.ravel(),
+                              minlength=n_pid * NUM_JOINTS).reshape(n_pid, NUM_JOINTS)  # fmt: skip
     triple = (mg * n_pid + mp) * NUM_JOINTS + sel_j
     u, inv = np.unique(triple, return_inverse=True)
     inv = inv.reshape(-1)
