@@ -37,10 +37,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from posetrack.evaluation import synthetic_dataset as sd  # noqa: E402
-from posetrack.evaluation.mot import JointAccumulator  # noqa: E402
-from posetrack.evaluation.posetrack_eval import _prepare, evaluate_pairs  # noqa: E402
-from posetrack.evaluation.posetrack_io import list_sequences, load_pairs  # noqa: E402
+from posetrack.evaluation import synthetic_dataset as sd
+from posetrack.evaluation.mot import JointAccumulator
+from posetrack.evaluation.posetrack_eval import _prepare, evaluate_pairs
+from posetrack.evaluation.posetrack_io import list_sequences, load_pairs
 
 
 def make_dataset(root: str, n_seq: int, n_frames: int, n_people: int) -> tuple[str, str]:

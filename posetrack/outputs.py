@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import numpy as np
 

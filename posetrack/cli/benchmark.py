@@ -59,7 +59,11 @@ def _benchmark(dataset, root, split, config_name, weights, gt_boxes, detections_
                json_out, device, sets, quiet, verbose) -> None:
     from posetrack.cli.eval_posetrack import print_tables, write_json
     from posetrack.config import load_config
-    from posetrack.evaluation.benchmark import DEFAULT_KPT_THRESHOLD, find_sequences, run_benchmark
+    from posetrack.evaluation.benchmark import (
+        DEFAULT_KPT_THRESHOLD,
+        find_sequences,
+        run_benchmark,
+    )
     from posetrack.pipeline import Pipeline
 
     setup_logging(verbose)

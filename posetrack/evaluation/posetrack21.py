@@ -271,9 +271,10 @@ def evaluate_sequence(gt: Pt21Sequence, pr: Pt21Sequence) -> SequenceStats:
     no_gt = gc == 0
     if no_gt.any():
         f = int(np.argmax(no_gt))
-        warnings.append(("no_gt", f"{gt.frame_where(int(frames[f]))}: labeled frame without ground-truth people "
-                                  f"({int(no_gt.sum())} such frame(s) in the file; the official kit fails here): "
-                                  "its predictions are false positives"))  # fmt: skip
+        msg = (f"{gt.frame_where(int(frames[f]))}: labeled frame without ground-truth people "
+               f"({int(no_gt.sum())} such frame(s) in the file; the official kit fails here): "
+               "its predictions are false positives")  # fmt: skip
+        warnings.append(("no_gt", msg))
 
     # --- mAP inputs: the kit's greedy PCKh assignment -------------------------------------------
     match = dist <= PCKH_THRESHOLD  # NaN (0/0 with a zero-size head box) never matches
@@ -287,9 +288,10 @@ def evaluate_sequence(gt: Pt21Sequence, pr: Pt21Sequence) -> SequenceStats:
     # --- HOTA -------------------------------------------------------------------------------------
     if len(p_idx) == 0 or len(g_idx) == 0:
         side = "predictions" if len(p_idx) == 0 else "ground-truth people"
-        warnings.append(("empty", f"{gt.path}: no {side} in any labeled frame: every joint is a "
-                                  f"{'miss' if len(p_idx) == 0 else 'false positive'} (the official kit "
-                                  "fails to pool such a sequence with others)"))  # fmt: skip
+        msg = (f"{gt.path}: no {side} in any labeled frame: every joint is a "
+               f"{'miss' if len(p_idx) == 0 else 'false positive'} (the official kit "
+               "fails to pool such a sequence with others)")  # fmt: skip
+        warnings.append(("empty", msg))
         hota = _empty_result(n_gt_joints if len(p_idx) == 0 else None, n_pr_joints if len(g_idx) == 0 else None)
     else:
         gid = np.unique(g_ids, return_inverse=True)[1].reshape(-1)

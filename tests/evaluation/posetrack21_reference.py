@@ -155,7 +155,7 @@ def load_sequence(gt_path: str, pr_path: str) -> dict:
             data[key].append(v)
     # relabel ids to 0..n-1 (sorted), count joints
     for side, dkey in (("gt_ids", "gt_dets"), ("tr_ids", "tr_dets")):
-        uniq = sorted(set(int(i) for ids in data[side] for i in ids))
+        uniq = sorted({int(i) for ids in data[side] for i in ids})
         m = {u: k for k, u in enumerate(uniq)}
         data[side] = [np.array([m[int(i)] for i in ids], int) for ids in data[side]]
         data["num_" + side] = len(uniq)

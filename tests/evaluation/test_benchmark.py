@@ -12,7 +12,11 @@ from click.testing import CliRunner
 
 from posetrack.config import load_config
 from posetrack.evaluation import synthetic_dataset as sd
-from posetrack.evaluation.benchmark import find_sequences, run_benchmark, threshold_poses
+from posetrack.evaluation.benchmark import (
+    find_sequences,
+    run_benchmark,
+    threshold_poses,
+)
 from posetrack.keypoints import COCO17, POSETRACK17
 from posetrack.pipeline import Pipeline
 from posetrack.types import Detections, Poses
@@ -25,7 +29,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x2 = np.minimum(a[:, None, 2], b[None, :, 2])
     y2 = np.minimum(a[:, None, 3], b[None, :, 3])
     inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
+    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])
     return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 
@@ -149,7 +153,8 @@ def dataset21(dataset, tmp_path_factory):
     os.symlink(os.path.join(root, "images"), root21 / "images")
     (root21 / "posetrack_data" / "val").mkdir(parents=True)
     for seq in seqs:
-        gt = json.load(open(os.path.join(root, "annotations", "val", seq.name + ".json")))
+        with open(os.path.join(root, "annotations", "val", seq.name + ".json")) as f:
+            gt = json.load(f)
         for img in gt["images"]:
             img.setdefault("ignore_regions_x", [])
             img.setdefault("ignore_regions_y", [])
@@ -164,7 +169,7 @@ def test_posetrack21_layout_scores_100_and_resumes(dataset21, tmp_path):
     s = run_benchmark(root, "val", _pipeline_factory(oracle), out, boxes="gt", progress=False, dataset="posetrack21")
     np.testing.assert_allclose(s.result.hota["HOTA"], 1.0, rtol=0, atol=1e-12)
     assert s.result.map["ap"][-1] == pytest.approx(100.0)
-    pr = json.load(open(out / f"{seqs[0].name}.json"))
+    pr = json.loads((out / f"{seqs[0].name}.json").read_text())
     assert all(len(a["scores"]) == 17 and a["track_id"] >= 0 for a in pr["annotations"])
     calls = oracle.calls
     s2 = run_benchmark(root, "val", _pipeline_factory(oracle), out, boxes="gt", progress=False, dataset="posetrack21")

@@ -77,7 +77,7 @@ def _sequence(rng, name, n_frames, n_people, crowd=False):
             any_pred = True
             ann = {"image_id": img_id, "track_id": int(tid)}
             if int_frame:
-                ann["keypoints"] = [int(round(float(v))) for v in kp3.ravel()]
+                ann["keypoints"] = [round(float(v)) for v in kp3.ravel()]
             else:
                 ann["keypoints"] = [round(float(v), 2) for v in kp3.ravel()]
             if rng.random() < 0.95:
