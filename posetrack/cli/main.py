@@ -29,7 +29,7 @@ def cli() -> None:
 
 @cli.group(name="eval", cls=_Group)
 def eval_group() -> None:
-    """Evaluate predictions: PoseTrack mAP/MOTA, COCO keypoint AP."""
+    """Evaluate predictions: PoseTrack mAP/MOTA, PoseTrack21 HOTA/mAP, COCO keypoint AP."""
 
 
 def main() -> None:
