@@ -108,6 +108,11 @@ def _inside(points: np.ndarray, frame: np.ndarray, ring_xy: np.ndarray, ring_sta
     n_per_ring = counts[ring_frame]
     ri = np.repeat(np.arange(len(lens)), n_per_ring)
     pi = order[np.repeat(first[ring_frame] - np.cumsum(n_per_ring) + n_per_ring, n_per_ring) + np.arange(n_per_ring.sum())]
+    # only points within a ring's bounding box can be strictly inside it
+    lo, hi = a.min(axis=1), a.max(axis=1)  # (R, 2): a holds every vertex
+    p = points[pi]
+    near = ((p > lo[ri]) & (p < hi[ri])).all(axis=1)
+    pi, ri = pi[near], ri[near]
     if not len(pi):
         return inside
     hit = _edge_test(points[pi][:, None, :], a[ri], b[ri])
