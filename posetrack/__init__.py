@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("posetrack")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
-
-from posetrack.errors import UserError  # noqa: E402
+from posetrack.errors import UserError
 
 
 def __getattr__(name: str):
@@ -19,6 +12,13 @@ def __getattr__(name: str):
         from posetrack.pipeline import Pipeline
 
         return Pipeline
+    if name == "__version__":  # importlib.metadata is slow to import: only when asked
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("posetrack")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            return "0.0.0+unknown"
     if name in ("PipelineConfig", "load_config"):
         from posetrack import config
 

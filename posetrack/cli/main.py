@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from posetrack import __version__
 from posetrack.errors import UserError
 
 
@@ -21,8 +20,17 @@ class _Group(click.Group):
             sys.exit(e.exit_code)
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from posetrack import __version__  # looked up only for --version (importlib.metadata is slow)
+
+        click.echo(f"posetrack, version {__version__}")
+        ctx.exit()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="posetrack")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")
 def cli() -> None:
     """Multi-person pose tracking in video: detect, estimate poses, track, evaluate."""
 
