@@ -22,7 +22,8 @@ class _Group(click.Group):
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        from posetrack import __version__  # looked up only for --version (importlib.metadata is slow)
+        # looked up only for --version: importlib.metadata is slow to import
+        from posetrack import __version__
 
         click.echo(f"posetrack, version {__version__}")
         ctx.exit()
