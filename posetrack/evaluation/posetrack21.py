@@ -334,19 +334,17 @@ def _greedy_labels(gi, pi, pf, pck, match, gc, pc, n_pr, L) -> np.ndarray:
     return labels
 
 
-def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joints, n_pr_joints, L) -> dict:
-    """HOTAeypoints.eval_sequence on arrays (both sides non-empty somewhere in the sequence)."""
-    with np.errstate(invalid="ignore"):
-        sim = np.maximum(SIM_SLOPE * dist + 1, 0)
-    sim[np.isnan(sim)] = 0.0  # 0/0 distance (zero-size head box on the spot): the kit's solver fails
+def _assigned_pairs(sim, gi, pi, pf, gc, pc, n_gt, n_pr) -> tuple[np.ndarray, np.ndarray]:
+    """(pair, joint) indices of every positive-similarity pair the kit's per-frame, per-joint
+    assignment makes (zero-similarity pairs never count, so they are left out)."""
     # --- the per-joint assignments: a positive pair without a rival (no other positive pair on its
     # GT or its prediction for that joint) is always assigned; contested pairs are resolved per
     # frame and joint (enumeration, or the kit's solver on the kit's matrix)
     pos = sim > 0
     row_key = gi[:, None] * NUM_JOINTS + np.arange(NUM_JOINTS)
     col_key = pi[:, None] * NUM_JOINTS + np.arange(NUM_JOINTS)
-    row_n = np.bincount(row_key[pos], minlength=len(gval) * NUM_JOINTS)
-    col_n = np.bincount(col_key[pos], minlength=len(pval) * NUM_JOINTS)
+    row_n = np.bincount(row_key[pos], minlength=n_gt * NUM_JOINTS)
+    col_n = np.bincount(col_key[pos], minlength=n_pr * NUM_JOINTS)
     contested = pos & ((row_n[row_key] > 1) | (col_n[col_key] > 1))
     sel_pair, sel_j = np.nonzero(pos & ~contested)
     if contested.any():
@@ -383,6 +381,15 @@ def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joi
             extra_j.append(np.full(len(extra_p[-1]), j))
         sel_pair = np.concatenate([sel_pair] + extra_p).astype(np.int64)
         sel_j = np.concatenate([sel_j] + extra_j).astype(np.int64)
+    return sel_pair, sel_j
+
+
+def _hota(gi, pi, pf, dist, gc, pc, gval, pval, gid, pid, g_pos, p_pos, n_gt_joints, n_pr_joints, L) -> dict:
+    """HOTAeypoints.eval_sequence on arrays (both sides non-empty somewhere in the sequence)."""
+    with np.errstate(invalid="ignore"):
+        sim = np.maximum(SIM_SLOPE * dist + 1, 0)
+    sim[np.isnan(sim)] = 0.0  # 0/0 distance (zero-size head box on the spot): the kit's solver fails
+    sel_pair, sel_j = _assigned_pairs(sim, gi, pi, pf, gc, pc, len(gval), len(pval))
     # order: frame, joint, GT row (the kit's accumulation order)
     order = np.lexsort((gi[sel_pair], sel_j, pf[sel_pair]))
     sel_pair, sel_j = sel_pair[order], sel_j[order]
