@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("posetrack")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
-
-from posetrack.config import PipelineConfig, load_config  # noqa: E402
-from posetrack.errors import UserError  # noqa: E402
+from posetrack.errors import UserError
 
 
 def __getattr__(name: str):
-    # The pipeline pulls in torch; import it only when asked for.
+    # The pipeline pulls in torch and the config every stage's settings (and numpy): import them
+    # only when asked for, so light commands (``posetrack eval ...``, ``--help``) start fast.
     if name == "Pipeline":
         from posetrack.pipeline import Pipeline
 
         return Pipeline
+    if name == "__version__":  # importlib.metadata is slow to import: only when asked
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("posetrack")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            return "0.0.0+unknown"
+    if name in ("PipelineConfig", "load_config"):
+        from posetrack import config
+
+        return getattr(config, name)
     raise AttributeError(name)
 
 

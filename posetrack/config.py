@@ -22,7 +22,7 @@ from posetrack.pose.config import PoseConfig
 from posetrack.tracker.config import TrackerConfig
 from posetrack.video.config import VideoConfig
 
-OutputFormat = Literal["posetrack", "coco", "csv", "jsonl"]
+OutputFormat = Literal["posetrack", "posetrack21", "coco", "csv", "jsonl"]
 X264Preset = Literal[
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
 ]

@@ -16,17 +16,19 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from posetrack.atomic import AtomicFile
 from posetrack.keypoints import KeypointLayout
-from posetrack.types import FrameResult
+from posetrack.types import FrameResult, Poses
 
 FORMAT_SUFFIX = {
     "posetrack": ".posetrack.json",
+    "posetrack21": ".posetrack21.json",
     "coco": ".coco.json",
     "csv": ".csv",
     "jsonl": ".jsonl",
@@ -134,6 +136,37 @@ class PoseTrackJsonWriter:
         self._annotations.abort()
 
 
+class PoseTrack21JsonWriter(PoseTrackJsonWriter):
+    """A prediction file the official PoseTrack21 kit reads: the 17 PoseTrack-order keypoint slots
+    (COCO-17 output converted, head joints estimated), 17 ``scores``, integer track ids >= 0.
+
+    The kit reads every person of a frame and counts each joint with x > 0 and y > 0, so people
+    without a track id (-1, untracked) are left out; joints to be left out must be written as
+    (0, 0, 0) by the caller (the benchmark's keypoint threshold does that).
+    """
+
+    def __init__(
+        self, path: str | Path, video_name: str, layout: KeypointLayout, vid_id: int = 1, overwrite: bool = True
+    ) -> None:
+        from posetrack.keypoints import COCO17, POSETRACK17_FROM_COCO
+
+        self._from_coco = layout.name == COCO17.name
+        super().__init__(path, video_name, POSETRACK17_FROM_COCO if self._from_coco else layout, vid_id, overwrite)
+        if self.layout.num_joints != 17:
+            raise ValueError(f"PoseTrack21 files need 17 keypoints, layout {layout.name} has {layout.num_joints}")
+
+    def add(self, result: FrameResult, image_id: int | None = None, file_name: str | None = None) -> None:
+        from dataclasses import replace
+
+        from posetrack.keypoints import coco_to_posetrack
+
+        poses = result.poses
+        keep = poses.track_ids >= 0
+        kp = coco_to_posetrack(poses.keypoints) if self._from_coco else poses.keypoints
+        poses = Poses(kp[keep], poses.boxes[keep], poses.scores[keep], self.layout, poses.track_ids[keep])
+        super().add(replace(result, poses=poses), image_id=image_id, file_name=file_name)
+
+
 class CocoJsonWriter:
     """COCO keypoint results: a JSON list of {image_id, category_id, keypoints, score, ...}."""
 
@@ -237,6 +270,7 @@ def open_writers(
     """The file writers for ``paths`` (as returned by :func:`output_paths`, minus the video)."""
     makers = {
         "posetrack": lambda p: PoseTrackJsonWriter(p, video_name, layout, overwrite=overwrite),
+        "posetrack21": lambda p: PoseTrack21JsonWriter(p, video_name, layout, overwrite=overwrite),
         "coco": lambda p: CocoJsonWriter(p, overwrite=overwrite),
         "csv": lambda p: CsvWriter(p, layout, overwrite=overwrite),
         "jsonl": lambda p: JsonLinesWriter(p, layout, overwrite=overwrite),

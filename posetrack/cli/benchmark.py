@@ -38,6 +38,24 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
 
     Device and weights come from the config as for `posetrack run` (zoo weights by default);
     --overwrite applies to the --json file (prediction files are resumed, never replaced)."""
+    _benchmark("posetrack", root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
+               json_out, device, sets, overwrite, quiet, verbose)  # fmt: skip
+
+
+def benchmark_posetrack21(**options) -> None:
+    _benchmark("posetrack21", **options)
+
+
+# the same options; layout ROOT/images/<split>/<seq>/ and ROOT/posetrack_data/<split>/<seq>.json
+benchmark_group.add_command(click.Command(
+    "posetrack21", params=benchmark_posetrack.params, callback=benchmark_posetrack21,
+    help="Predict every sequence of a PoseTrack21 dataset split (ROOT/images/<split>/<seq>/, "
+         "ROOT/posetrack_data/<split>/<seq>.json), then print its keypoint HOTA and mAP tables.",
+))  # fmt: skip
+
+
+def _benchmark(dataset, root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
+               json_out, device, sets, overwrite, quiet, verbose) -> None:
     from posetrack.cli.eval_posetrack import print_tables, write_metrics
     from posetrack.evaluation.benchmark import DEFAULT_KPT_THRESHOLD, find_sequences, run_benchmark
     from posetrack.pipeline import Pipeline
@@ -47,11 +65,11 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
         raise ConfigError("--gt-boxes and --detections exclude each other")
     if json_out is not None:
         refuse_existing(json_out, overwrite)
-    find_sequences(root, split)  # fail on a bad dataset before loading any model
+    find_sequences(root, split, dataset)  # fail on a bad dataset before loading any model
     config = load_cli_config(config_name, sets, device=device, weights=weights)
     warn_if_random_weights(config)
     if out_dir is None:
-        out_dir = Path(f"posetrack-{split}-{Path(config_name).stem}")
+        out_dir = Path(f"{dataset}-{split}-{Path(config_name).stem}")
     boxes = "gt" if gt_boxes else "file" if detections_dir is not None else "model"
 
     def make_pipeline(detector):
@@ -60,10 +78,15 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
     summary = run_benchmark(
         root, split, make_pipeline, out_dir, boxes=boxes, detections_dir=detections_dir,
         kpt_threshold=DEFAULT_KPT_THRESHOLD if kpt_threshold is None else kpt_threshold,
-        progress=not quiet,
+        progress=not quiet, dataset=dataset,
     )  # fmt: skip
     click.echo(f"predictions in {summary.out_dir} ({len(summary.predicted)} run, {len(summary.resumed)} resumed)",
                err=True)  # fmt: skip
-    print_tables(summary.result)
+    if dataset == "posetrack21":
+        from posetrack.cli.eval_posetrack21 import print_pt21_tables
+
+        print_pt21_tables(summary.result)
+    else:
+        print_tables(summary.result)
     if json_out is not None:
         write_metrics(summary.result, json_out, overwrite)

@@ -5,6 +5,7 @@ from posetrack.cli import (  # noqa: F401  (imported for their registration side
     config_cmd,
     eval_coco,
     eval_posetrack,
+    eval_posetrack21,
     run,
     track,
     weights,

@@ -34,8 +34,11 @@ def write_metrics(result, path: Path, overwrite: bool = False) -> None:
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write all metrics (per joint, totals, MOT counts) to this JSON file.")
 @click.option("--per-sequence", is_flag=True, help="Also evaluate and print each sequence on its own.")
+@click.option("--hota", is_flag=True,
+              help="Also the PoseTrack21 kit's keypoint HOTA (PoseTrack 2018 files: is_labeled, ignore regions).")
 @shared_options("overwrite", "verbose")
-def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequence: bool, overwrite: bool,
+def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequence: bool, hota: bool,
+                   overwrite: bool,
                    verbose: bool) -> None:
     """PoseTrack AP (PCKh@0.5) and MOTA of PRED_DIR against GT_DIR, as the official toolkit.
 
@@ -56,6 +59,26 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
             ap, mota = group_parts(r.ap)[-1], group_parts(r.mota)[-1]
             click.echo(f"{name}: AP {ap:.1f}  MOTA {mota:.1f}")
     print_tables(result)
+    if hota:
+        from posetrack.evaluation.posetrack21 import evaluate_dirs as evaluate_hota
+        from posetrack.evaluation.posetrack21 import hota_table
+
+        pt21 = evaluate_hota(str(gt_dir), str(pred_dir))
+        click.echo("Pose tracking (HOTA for keypoints as the PoseTrack21 kit, %, mean over the alphas):")
+        click.echo(hota_table(pt21.hota))
+        result = _WithHota(result, pt21)
     if json_out is not None:
         write_metrics(result, json_out, overwrite)
         click.echo(f"metrics written to {json_out}", err=True)
+
+
+class _WithHota:
+    """poseval's result plus the PoseTrack21 kit's HOTA, for ``--json``."""
+
+    def __init__(self, result, pt21) -> None:
+        self.result, self.pt21 = result, pt21
+
+    def to_dict(self) -> dict:
+        d = self.pt21.to_dict()
+        return {**self.result.to_dict(), "hota": d["hota"], "hota_summary": {k: v for k, v in d["summary"].items()
+                                                                              if k != "mAP"}}

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 
 import click
 
-from posetrack import __version__
 from posetrack.errors import UserError
 
 HANDLED_SIGNALS = tuple(
@@ -113,15 +112,25 @@ class _Root(_Group):
         sys.exit(rv if isinstance(rv, int) else 0)  # rv is the exit code of --help / --version
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        # looked up only for --version: importlib.metadata is slow to import
+        from posetrack import __version__
+
+        click.echo(f"posetrack, version {__version__}")
+        ctx.exit()
+
+
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="posetrack")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")
 def cli() -> None:
     """Multi-person pose tracking in video: detect, estimate poses, track, evaluate."""
 
 
 @cli.group(name="eval", cls=_Group)
 def eval_group() -> None:
-    """Evaluate predictions: PoseTrack mAP/MOTA, COCO keypoint AP."""
+    """Evaluate predictions: PoseTrack mAP/MOTA, PoseTrack21 HOTA/mAP, COCO keypoint AP."""
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from posetrack.cli.options import load_cli_config, setup_logging, shared_options
               type=click.Path(path_type=Path), help="Folder for the result files.")
 @shared_options("device")
 @click.option("--render/--no-render", default=None, help="Write the annotated video (config: output.render).")
-@click.option("--formats", default=None, help="Comma list of posetrack,coco,csv,jsonl (config: output.formats).")
+@click.option("--formats", default=None, help="Comma list of posetrack,posetrack21,coco,csv,jsonl (config: output.formats).")
 @click.option("--start", type=float, default=None, help="Start time in seconds (config: video.start).")
 @click.option("--end", type=float, default=None, help="End time in seconds (config: video.end).")
 @click.option("--stride", type=int, default=None, help="Keep every N-th frame (config: video.stride).")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from posetrack import download, zoo
 from posetrack.cli.main import _Group, cli
 from posetrack.errors import DownloadError, UserError
+
+if TYPE_CHECKING:
+    from posetrack import zoo
 
 
 @cli.group(name="weights", cls=_Group)
@@ -43,6 +47,8 @@ def format_table(rows: list[list[str]]) -> str:
               default=None, help="Only entries of this kind.")
 def list_cmd(kind: str | None) -> None:
     """Table of the zoo: name, kind, input, params, GFLOPs, published accuracy, cached or not."""
+    from posetrack import zoo  # on use only: it pulls in the downloader (urllib, ssl)
+
     rows = [["NAME", "KIND", "INPUT", "PARAMS", "GFLOPS", "ACCURACY", "CACHED"]]
     for e in zoo.entries(kind):  # type: ignore[arg-type]
         cached = "yes" if e.is_cached() else ("manual" if not e.urls else "no")
@@ -58,6 +64,8 @@ def list_cmd(kind: str | None) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def download_cmd(names: tuple[str, ...], all_: bool, quiet: bool) -> None:
     """Download NAME... (or --all) into the cache, verifying each file's checksum."""
+    from posetrack import zoo  # on use only: it pulls in the downloader (urllib, ssl)
+
     if all_ == bool(names):
         raise UserError("give zoo names to download, or --all (not both)")
     chosen = zoo.entries() if all_ else [zoo.get_entry(n) for n in names]
@@ -73,6 +81,8 @@ def download_cmd(names: tuple[str, ...], all_: bool, quiet: bool) -> None:
 @click.argument("name")
 def path_cmd(name: str) -> None:
     """Print where NAME's file lives in the cache (whether or not it is there yet)."""
+    from posetrack import zoo  # on use only: it pulls in the downloader (urllib, ssl)
+
     click.echo(str(zoo.get_entry(name).cache_path()))
 
 
@@ -80,6 +90,11 @@ def path_cmd(name: str) -> None:
 @click.argument("names", nargs=-1)
 def verify_cmd(names: tuple[str, ...]) -> None:
     """Re-hash cached files (all, or NAME...) against their checksums; bad files are moved aside."""
+    from posetrack import (  # the zoo pulls in the downloader (urllib, ssl): on use only
+        download,
+        zoo,
+    )
+
     chosen = [zoo.get_entry(n) for n in names] if names else zoo.entries()
     failed: list[str] = []
     checked = 0

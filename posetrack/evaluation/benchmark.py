@@ -1,9 +1,10 @@
 """Run the pipeline over every sequence of a PoseTrack-layout dataset, then evaluate.
 
-Layout (user-supplied, as PoseTrack 2018 ships it)::
+Layouts (user-supplied, as PoseTrack 2018 and PoseTrack21 ship them)::
 
     ROOT/images/<split>/<seq>/000000.jpg ...
-    ROOT/annotations/<split>/<seq>.json
+    ROOT/annotations/<split>/<seq>.json        (PoseTrack 2018: mAP and MOTA, poseval)
+    ROOT/posetrack_data/<split>/<seq>.json     (PoseTrack21: keypoint HOTA and mAP, its kit)
 
 One prediction file per sequence is written to the output folder in the evaluation's format, with
 exactly the ground truth's frames in the ground truth's order (the official toolkit matches frames
@@ -18,9 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -34,6 +35,8 @@ from posetrack.types import Detections, Frame, FrameResult, Poses
 log = logging.getLogger("posetrack")
 
 DEFAULT_KPT_THRESHOLD = 0.4
+# dataset -> (annotation folder under ROOT, prediction file format)
+DATASETS = {"posetrack": ("annotations", "posetrack"), "posetrack21": ("posetrack_data", "posetrack21")}
 GT_BOX_EXTEND = 0.15  # keypoint boxes enlarged by 15% where an annotation has no bbox
 
 
@@ -46,12 +49,13 @@ class DatasetSequence:
     data: dict  # the parsed annotation file
 
 
-def find_sequences(root: str | Path, split: str) -> list[DatasetSequence]:
+def find_sequences(root: str | Path, split: str, dataset: str = "posetrack") -> list[DatasetSequence]:
     """Every sequence of ``split`` that has an annotation file, sorted by name."""
     root = Path(root)
-    ann_dir = root / "annotations" / split
+    folder = DATASETS[dataset][0]
+    ann_dir = root / folder / split
     if not ann_dir.is_dir():
-        raise InputError(f"{ann_dir}: annotation folder not found (expected ROOT/annotations/{split}/<seq>.json)")
+        raise InputError(f"{ann_dir}: annotation folder not found (expected ROOT/{folder}/{split}/<seq>.json)")
     files = sorted(ann_dir.glob("*.json"))
     if not files:
         raise InputError(f"{ann_dir}: no .json annotation files")
@@ -171,9 +175,10 @@ def prediction_complete(path: Path, seq: DatasetSequence) -> bool:
     )  # fmt: skip
 
 
-def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_threshold: float) -> int:
+def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_threshold: float,
+                     fmt: str = "posetrack") -> int:
     """Run ``pipeline`` over the sequence's frames and write its prediction file; returns frames run."""
-    from posetrack.outputs import PoseTrackJsonWriter
+    from posetrack.outputs import PoseTrack21JsonWriter, PoseTrackJsonWriter
 
     if not seq.image_dir.is_dir():
         raise InputError(f"{seq.image_dir}: image folder of sequence {seq.name} not found")
@@ -191,7 +196,7 @@ def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_thresho
         log.warning("%s: %d annotated frames have no image (first: %s); written without people",
                     seq.name, len(missing), missing[0].get("file_name"))  # fmt: skip
     with write_errors(out_path):
-        writer = PoseTrackJsonWriter(out_path, seq.name, layout)
+        writer = (PoseTrack21JsonWriter if fmt == "posetrack21" else PoseTrackJsonWriter)(out_path, seq.name, layout)
     try:
         with write_errors(out_path):
             for index, img in enumerate(seq.images):
@@ -211,7 +216,7 @@ class BenchmarkSummary:
     out_dir: Path
     predicted: list[str]  # sequences run now
     resumed: list[str]  # sequences whose complete prediction file was reused
-    result: object  # PoseTrackResult
+    result: object  # PoseTrackResult (posetrack) or Pt21Result (posetrack21)
 
 
 def run_benchmark(
@@ -224,20 +229,25 @@ def run_benchmark(
     detections_dir: str | Path | None = None,
     kpt_threshold: float = DEFAULT_KPT_THRESHOLD,
     progress: bool = True,
+    dataset: str = "posetrack",
 ) -> BenchmarkSummary:
     """Predict every sequence (resuming), then evaluate the folder against the annotations.
 
     ``make_pipeline(detector)`` builds the pipeline; ``detector`` is None (the config's own) or a
     :class:`SequenceBoxes` for ``boxes="gt"`` (ground-truth boxes) and ``boxes="file"`` (public
-    detections from ``detections_dir``).
+    detections from ``detections_dir``). ``dataset`` picks the layout and the evaluation
+    (``posetrack``: poseval's mAP/MOTA; ``posetrack21``: the PoseTrack21 kit's HOTA and mAP).
     """
-    from posetrack.evaluation.posetrack_eval import evaluate_dirs
+    if dataset == "posetrack21":
+        from posetrack.evaluation.posetrack21 import evaluate_dirs
+    else:
+        from posetrack.evaluation.posetrack_eval import evaluate_dirs
 
     if boxes not in ("model", "gt", "file"):
         raise ValueError(f"boxes must be model, gt or file, not {boxes!r}")
     if boxes == "file" and (detections_dir is None or not Path(detections_dir).is_dir()):
         raise InputError(f"{detections_dir}: detections folder not found")
-    seqs = find_sequences(root, split)
+    seqs = find_sequences(root, split, dataset)
     out_dir = Path(out_dir)
     with write_errors(out_dir):
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -257,6 +267,6 @@ def run_benchmark(
             bar.set_postfix_str(seq.name)
             if box_source is not None:
                 box_source.start(gt_boxes(seq) if boxes == "gt" else file_boxes(seq, Path(detections_dir)))
-            predict_sequence(pipeline, seq, out_dir / f"{seq.name}.json", kpt_threshold)
-    result = evaluate_dirs(str(Path(root) / "annotations" / split), str(out_dir))
+            predict_sequence(pipeline, seq, out_dir / f"{seq.name}.json", kpt_threshold, DATASETS[dataset][1])
+    result = evaluate_dirs(str(Path(root) / DATASETS[dataset][0] / split), str(out_dir))
     return BenchmarkSummary(out_dir, [s.name for s in todo], [s.name for s in resumed], result)

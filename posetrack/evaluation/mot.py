@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 
 @dataclass
@@ -57,6 +56,8 @@ def _assign(d: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     else:
         c = np.abs(d[valid]).max() + 1
         costs = np.where(valid, d, 2 * min(d.shape) * c + 1)
+    from scipy.optimize import linear_sum_assignment  # heavy import: only when an assignment is not forced
+
     rows, cols = linear_sum_assignment(costs)
     ok = valid[rows, cols]
     return rows[ok], cols[ok]

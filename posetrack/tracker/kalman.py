@@ -4,7 +4,6 @@ no optical flow. State: centre x, y, width, height and their velocities; measure
 from __future__ import annotations
 
 import numpy as np
-from filterpy.kalman import KalmanFilter
 
 
 def _cxcywh(box: np.ndarray) -> np.ndarray:
@@ -14,6 +13,8 @@ def _cxcywh(box: np.ndarray) -> np.ndarray:
 
 class BoxKalman:
     def __init__(self, box: np.ndarray) -> None:
+        from filterpy.kalman import KalmanFilter  # heavy (scipy.stats): only when a track is made
+
         kf = KalmanFilter(dim_x=8, dim_z=4)
         kf.F = np.eye(8)
         kf.F[:4, 4:] = np.eye(4)  # position += velocity each frame

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 
 def greedy_match(similarity: np.ndarray, threshold: float, tiebreak: np.ndarray | None = None) -> list[tuple[int, int]]:
@@ -39,6 +38,8 @@ def hungarian_match(similarity: np.ndarray, threshold: float) -> list[tuple[int,
     sim = np.asarray(similarity, dtype=np.float64)
     if sim.size == 0:
         return []
+    from scipy.optimize import linear_sum_assignment  # heavy import: only when used
+
     cost = np.where(sim >= threshold, -sim, 1e6)
     rows, cols = linear_sum_assignment(cost)
     return [(int(r), int(c)) for r, c in zip(rows, cols) if sim[r, c] >= threshold]

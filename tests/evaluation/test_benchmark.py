@@ -12,7 +12,11 @@ from click.testing import CliRunner
 
 from posetrack.config import load_config
 from posetrack.evaluation import synthetic_dataset as sd
-from posetrack.evaluation.benchmark import find_sequences, run_benchmark, threshold_poses
+from posetrack.evaluation.benchmark import (
+    find_sequences,
+    run_benchmark,
+    threshold_poses,
+)
 from posetrack.keypoints import COCO17, POSETRACK17
 from posetrack.pipeline import Pipeline
 from posetrack.types import Detections, Poses
@@ -25,7 +29,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x2 = np.minimum(a[:, None, 2], b[None, :, 2])
     y2 = np.minimum(a[:, None, 3], b[None, :, 3])
     inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
+    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])
     return inter / (area(a)[:, None] + area(b)[None, :] - inter)
 
 
@@ -139,3 +143,42 @@ def test_cli_benchmark_errors(tmp_path):
     assert res.exit_code == 2 and "annotation folder not found" in res.output
     with pytest.raises(Exception, match="annotation folder"):
         find_sequences(tmp_path, "val")
+
+
+@pytest.fixture(scope="module")
+def dataset21(dataset, tmp_path_factory):
+    """The same sequences in the PoseTrack21 layout (posetrack_data/<split>/<seq>.json)."""
+    root, seqs = dataset
+    root21 = tmp_path_factory.mktemp("posetrack21")
+    os.symlink(os.path.join(root, "images"), root21 / "images")
+    (root21 / "posetrack_data" / "val").mkdir(parents=True)
+    for seq in seqs:
+        with open(os.path.join(root, "annotations", "val", seq.name + ".json")) as f:
+            gt = json.load(f)
+        for img in gt["images"]:
+            img.setdefault("ignore_regions_x", [])
+            img.setdefault("ignore_regions_y", [])
+        (root21 / "posetrack_data" / "val" / f"{seq.name}.json").write_text(json.dumps(gt))
+    return str(root21), seqs
+
+
+def test_posetrack21_layout_scores_100_and_resumes(dataset21, tmp_path):
+    root, seqs = dataset21
+    oracle = OraclePose(root, seqs)
+    out = tmp_path / "pred21"
+    s = run_benchmark(root, "val", _pipeline_factory(oracle), out, boxes="gt", progress=False, dataset="posetrack21")
+    np.testing.assert_allclose(s.result.hota["HOTA"], 1.0, rtol=0, atol=1e-12)
+    assert s.result.map["ap"][-1] == pytest.approx(100.0)
+    pr = json.loads((out / f"{seqs[0].name}.json").read_text())
+    assert all(len(a["scores"]) == 17 and a["track_id"] >= 0 for a in pr["annotations"])
+    calls = oracle.calls
+    s2 = run_benchmark(root, "val", _pipeline_factory(oracle), out, boxes="gt", progress=False, dataset="posetrack21")
+    assert s2.predicted == [] and len(s2.resumed) == 2 and oracle.calls == calls
+
+
+def test_cli_benchmark_posetrack21_errors(tmp_path):
+    from posetrack.cli import commands  # noqa: F401
+    from posetrack.cli.main import cli
+
+    res = CliRunner().invoke(cli, ["benchmark", "posetrack21", "--root", str(tmp_path), "--split", "val"])
+    assert res.exit_code == 2 and "posetrack_data/val" in res.output
