@@ -32,8 +32,7 @@ def build_flow(config: FlowConfig, device="cpu") -> FlowEstimator | None:
         return OpenCVFlow(config.name, config.scale, config.dis_preset)
     from posetrack.flow.raft import RaftFlow, build_raft
 
-    variant = "large" if config.name == "raft-large" else "small"
-    return RaftFlow(build_raft(variant, config.weights), device, config.scale, config.raft_iterations)
+    return RaftFlow(build_raft(config.name, config.weights), device, config.scale, config.raft_iterations)
 
 
 def __getattr__(name: str):
