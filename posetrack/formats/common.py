@@ -66,9 +66,16 @@ def number(value: Any, where: str) -> float:
     return float(value)
 
 
+def is_box(bbox: Any) -> bool:
+    """Four finite numbers (a ``bbox`` as COCO and PoseTrack write it)."""
+    return isinstance(bbox, (list, tuple)) and len(bbox) == 4 and all(
+        is_number(v) and math.isfinite(v) for v in bbox
+    )
+
+
 def xywh_to_xyxy(bbox: Any, where: str) -> list[float]:
-    """``[x, y, w, h]`` (COCO, PoseTrack) -> corners; FormatError unless four numbers."""
-    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(is_number(v) for v in bbox):
+    """``[x, y, w, h]`` (COCO, PoseTrack) -> corners; FormatError unless four finite numbers."""
+    if not is_box(bbox):
         raise FormatError(f"{where}: 'bbox' must be [x, y, width, height] numbers")
     x, y, w, h = (float(v) for v in bbox)
     return [x, y, x + w, y + h]
