@@ -10,8 +10,9 @@ from posetrack.flow.opencv_flow import upscale_flow
 
 
 def build_raft(name: str, weights: str | None) -> torch.nn.Module:
-    """RAFT ``name`` (the zoo architecture raft-large / raft-small) with zoo weights ("zoo": torchvision's, cached in torch hub's folder), a state_dict file
-    (loaded strictly), or random weights (None)."""
+    """RAFT ``name`` (the zoo architecture raft-large / raft-small) with zoo weights ("zoo":
+    torchvision's, cached in torch hub's folder), a state_dict file (loaded strictly), or random
+    weights (None)."""
     from posetrack import zoo
     from posetrack.pose.checkpoints import load_checkpoint
 
