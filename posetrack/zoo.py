@@ -312,23 +312,16 @@ def _hash_in_name(file: str) -> str:
     return file.split("-")[-1].split("_")[0]
 
 
-def _hrnet_mmpose(width: int, h: int, w: int, file: str, gflops: float, ap: float) -> Weights:
-    # MMPose 0.x checkpoint of the official architecture (backbone./keypoint_head. keys)
+def _hrnet_mmpose(width: int, h: int, w: int, file: str, gflops: float, score: float, *, pt18: bool = False) -> Weights:
+    """MMPose 0.x checkpoint of the official architecture (backbone./keypoint_head. keys); ``pt18``:
+    COCO pre-trained and fine-tuned on PoseTrack18 by MMPose (the same network, PoseTrack-17 joints)."""
+    arch = f"hrnet-w{width}-{h}x{w}" + ("-posetrack18" if pt18 else "")
     return Weights(
-        name=f"hrnet-w{width}-{h}x{w}-coco", arch=f"hrnet-w{width}-{h}x{w}",
+        name=arch if pt18 else f"{arch}-coco", arch=arch,
         urls=(_MMPOSE_TD + file,), sha256=_hash_in_name(file), checkpoint_layout="mmpose0",
-        preprocessing=_pose_prep(w, h, "coco17"), gflops=gflops,
-        accuracy=Accuracy("COCO AP", ap, _SRC_MMPOSE_COCO),
-    )
-
-
-def _hrnet_pt18(width: int, h: int, w: int, file: str, gflops: float, mAP: float) -> Weights:
-    # COCO pre-trained, fine-tuned on PoseTrack18 by MMPose: the same network, PoseTrack-17 joints
-    return Weights(
-        name=f"hrnet-w{width}-{h}x{w}-posetrack18", arch=f"hrnet-w{width}-{h}x{w}-posetrack18",
-        urls=(_MMPOSE_TD + file,), sha256=_hash_in_name(file), checkpoint_layout="mmpose0",
-        preprocessing=_pose_prep(w, h, "posetrack17"), gflops=gflops,
-        accuracy=Accuracy("PT18 mAP", mAP, _SRC_MMPOSE_PT18),
+        preprocessing=_pose_prep(w, h, "posetrack17" if pt18 else "coco17"), gflops=gflops,
+        accuracy=(Accuracy("PT18 mAP", score, _SRC_MMPOSE_PT18) if pt18
+                  else Accuracy("COCO AP", score, _SRC_MMPOSE_COCO)),
     )
 
 
@@ -384,10 +377,10 @@ _BUILTIN_WEIGHTS: tuple[Weights, ...] = (
     _hrnet_mmpose(48, 256, 192, "hrnet_w48_coco_256x192-b9e0b3ab_20200708.pth", 14.6, 75.6),
     _hrnet_mmpose(48, 384, 288, "hrnet_w48_coco_384x288-314c8528_20200708.pth", 32.9, 76.7),
     # HRNet top-down fine-tuned on PoseTrack18 (MMPose model zoo, hrnet_posetrack18.md)
-    _hrnet_pt18(32, 256, 192, "hrnet_w32_posetrack18_256x192-1ee951c4_20201028.pth", 7.1, 76.9),
-    _hrnet_pt18(32, 384, 288, "hrnet_w32_posetrack18_384x288-806f00a3_20211130.pth", 16.0, 77.3),
-    _hrnet_pt18(48, 256, 192, "hrnet_w48_posetrack18_256x192-b5d9b3f1_20211130.pth", 14.6, 77.4),
-    _hrnet_pt18(48, 384, 288, "hrnet_w48_posetrack18_384x288-5fd6d3ff_20211130.pth", 32.9, 77.8),
+    _hrnet_mmpose(32, 256, 192, "hrnet_w32_posetrack18_256x192-1ee951c4_20201028.pth", 7.1, 76.9, pt18=True),
+    _hrnet_mmpose(32, 384, 288, "hrnet_w32_posetrack18_384x288-806f00a3_20211130.pth", 16.0, 77.3, pt18=True),
+    _hrnet_mmpose(48, 256, 192, "hrnet_w48_posetrack18_256x192-b5d9b3f1_20211130.pth", 14.6, 77.4, pt18=True),
+    _hrnet_mmpose(48, 384, 288, "hrnet_w48_posetrack18_384x288-5fd6d3ff_20211130.pth", 32.9, 77.8, pt18=True),
     # HRNet official releases (Drive only; HRNet README: file names, GFLOPs, AP)
     _hrnet_official(32, 256, 192, 7.1, 74.4),
     _hrnet_official(32, 384, 288, 16.0, 75.8),

@@ -6,10 +6,10 @@ imports neither numpy nor torch.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Sequence
 
 from posetrack.detectors.config import DetectorConfig
+from posetrack.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from posetrack.detectors.base import Detector
@@ -42,12 +42,7 @@ def build_detector(config: DetectorConfig, device="cpu") -> Detector:
     return TorchvisionDetector(build_model(config), config, device)
 
 
-def __getattr__(name: str):
-    if name != "Detector":
-        raise AttributeError(f"module 'posetrack.detectors' has no attribute '{name}'")
-    value = import_module("posetrack.detectors.base").Detector
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, {"Detector": "posetrack.detectors.base"})
 
 
 __all__ = ["Detector", "DetectorConfig", "NoDetector", "build_detector"]

@@ -6,10 +6,10 @@ does not import numpy, OpenCV or torch.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
 from posetrack.flow.config import FlowConfig
+from posetrack.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from posetrack.flow.base import FlowEstimator
@@ -35,13 +35,7 @@ def build_flow(config: FlowConfig, device="cpu") -> FlowEstimator | None:
     return RaftFlow(build_raft(config.name, config.weights), device, config.scale, config.raft_iterations)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'posetrack.flow' has no attribute '{name}'")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
 __all__ = ["FlowConfig", "FlowEstimator", "build_flow", "sample_flow", "warp_boxes", "warp_points"]

@@ -6,8 +6,9 @@ does not pull in filterpy and scipy.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from posetrack.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from posetrack.keypoints import KeypointLayout
@@ -27,13 +28,7 @@ def build_tracker(config, layout: KeypointLayout) -> PoseTracker:
     return PoseTracker(config, layout)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'posetrack.tracker' has no attribute '{name}'")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
 __all__ = ["PoseTracker", "Tracker", "TrackerConfig", "build_tracker"]
