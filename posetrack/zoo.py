@@ -35,10 +35,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
-from posetrack import download
 from posetrack.errors import ConfigError, DownloadError, InputError
+
+if TYPE_CHECKING:
+    from posetrack import download
 
 Kind = Literal["topdown", "bottomup", "detector", "flow"]
 CheckpointLayout = Literal["official", "official-fp16", "mmpose0", "mmpose1", "torchvision"]
@@ -82,7 +84,6 @@ class Architecture:
     width: int | None = None  # pose: HRNet C, or EfficientHRNet W_b1
     options: str | None = None  # detectors: the builder's option family, "rcnn" or "dense"
     test_only: bool = False  # tiny networks for tests; no weights exist
-    description: str = ""
 
     @property
     def input_size(self) -> tuple[int, int] | None:
@@ -168,6 +169,8 @@ class Weights:
 
     def cache_path(self) -> Path:
         """Where this entry's file lives (whether or not it exists yet)."""
+        from posetrack import download  # urllib & co.: only when a file is looked for
+
         if self.store == "torch-hub":
             return download.torch_hub_checkpoints() / self.file_name
         return download.cache_root() / "weights" / self.file_name
@@ -216,7 +219,6 @@ def _hrnet_arch(width: int, h: int, w: int, *, pt18: bool = False, test_only: bo
         default_weights=None if test_only else (name if pt18 else f"{name}-coco"),
         num_params=None if test_only else (_P_W32 if width == 32 else _P_W48),
         output_strides=(4,), width=width, test_only=test_only,
-        description=f"HRNet-W{width} top-down, input {h}x{w} (HxW), {layout}",
     )
 
 
@@ -229,7 +231,6 @@ def _higher_arch(width: int, size: int, *, test_only: bool = False) -> Architect
         default_weights=None if test_only else f"{name}-coco",
         num_params=None if test_only else (_P_HW32 if width == 32 else _P_HW48),
         output_strides=(4, 2), width=width, test_only=test_only,
-        description=f"HigherHRNet-W{width} bottom-up, input {size}",
     )
 
 
@@ -240,7 +241,6 @@ def _efficient_arch(variant: str) -> Architecture:
         kwargs=MappingProxyType({"variant": variant, "num_joints": 17}),
         preprocessing=_pose_prep(size, size, "coco17"), output_strides=(4, 2),
         width=_EFFICIENT_WIDTH[variant],
-        description=f"EfficientHRNet-{variant.upper()} (paper Table 1), input {size}; no public weights",
     )
 
 
@@ -495,6 +495,8 @@ def default_entry_for_model(arch_name: str) -> Weights | None:
 
 def ensure_downloaded(entry: Weights, progress: bool = True, retry: download.RetryPolicy | None = None) -> Path:
     """The entry's verified local file, downloading it into the cache on first use."""
+    from posetrack import download
+
     dest = entry.cache_path()
     if not entry.urls:
         if dest.is_file():

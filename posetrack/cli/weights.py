@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from posetrack import download, zoo
+from posetrack import zoo
 from posetrack.cli.main import _Group, cli
 from posetrack.errors import DownloadError, UserError
 
@@ -90,6 +90,8 @@ def path_cmd(name: str) -> None:
 @click.argument("names", nargs=-1)
 def verify_cmd(names: tuple[str, ...]) -> None:
     """Re-hash cached files (all, or NAME...) against their checksums; bad files are moved aside."""
+    from posetrack import download
+
     chosen = [zoo.get_entry(n) for n in names] if names else zoo.entries()
     failed: list[str] = []
     checked = 0
