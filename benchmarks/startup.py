@@ -1,8 +1,10 @@
 """Whole-process start-up: `posetrack --help` and `posetrack eval posetrack` on a 12 x 60 case.
 
 Each command runs in a fresh interpreter (as a user runs it), best of ``--repeat`` runs, wall clock
-and CPU (user + sys: steadier on a shared machine; the load average is printed too); the heavy modules each one imported are listed (none is the goal), and the self-reported
-cumulative import time of ``posetrack`` (``python -X importtime``).
+and CPU (user + sys: steadier on a shared machine; the load average is printed too). Also listed:
+the heavy modules each one imported (none is the goal) and the cumulative import time of the
+``posetrack`` modules (``python -X importtime``). ``--tree DIR`` measures another checkout (before /
+after figures).
 
     python benchmarks/startup.py [--sequences 12] [--frames 60] [--people 5] [--repeat 5]
 
@@ -39,8 +41,11 @@ _PROBE = (
 )
 
 
+TREE = ROOT  # the source tree measured (--tree: e.g. another checkout, for before/after figures)
+
+
 def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return {**os.environ, "PYTHONPATH": TREE + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def timed(cmd: list[str], repeat: int) -> tuple[float, float]:
@@ -49,7 +54,7 @@ def timed(cmd: list[str], repeat: int) -> tuple[float, float]:
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        subprocess.run(cmd, env=_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, env=_env(), cwd=TREE, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         best_wall = min(best_wall, time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         best_cpu = min(best_cpu, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
@@ -57,14 +62,14 @@ def timed(cmd: list[str], repeat: int) -> tuple[float, float]:
 
 
 def heavy_imports(argv: list[str]) -> list[str]:
-    proc = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(argv), json.dumps(HEAVY)], env=_env(),
+    proc = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(argv), json.dumps(HEAVY)], env=_env(), cwd=TREE,
                           capture_output=True, text=True, check=True)
     return json.loads(proc.stderr.strip().splitlines()[-1])
 
 
 def import_time_ms(argv: list[str]) -> float:
     """Cumulative microseconds python -X importtime reports for the top-level posetrack package."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "posetrack.cli", *argv], env=_env(),
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "posetrack.cli", *argv], env=_env(), cwd=TREE,
                           capture_output=True, text=True)
     total = 0
     for line in proc.stderr.splitlines():
@@ -80,12 +85,15 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--people", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--tree", default=ROOT, help="source tree to measure (default: this checkout)")
     args = ap.parse_args()
+    global TREE
+    TREE = os.path.abspath(args.tree)
     py_wall, py_cpu = timed([sys.executable, "-c", "pass"], args.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         gt_dir, pr_dir = make_dataset(tmp, args.sequences, args.frames, args.people)
         cases = {"help": ["--help"], "eval_posetrack": ["eval", "posetrack", gt_dir, pr_dir]}
-        out = {"case": f"{args.sequences} sequences x {args.frames} frames x {args.people} people",
+        out = {"tree": TREE, "case": f"{args.sequences} sequences x {args.frames} frames x {args.people} people",
                "python_startup_wall_s": round(py_wall, 3), "python_startup_cpu_s": round(py_cpu, 3),
                "load_average_1min": round(os.getloadavg()[0], 2)}
         for name, argv in cases.items():
