@@ -191,10 +191,10 @@ Entry = Union[Architecture, Weights]
 # --- architectures ------------------------------------------------------------------------------
 
 # Parameter counts of HRNet / HigherHRNet: shared/reference/checkpoints/*.json (the official
-# implementations instantiated); torchvision's: its weights enums' meta["num_params"], except where
-# the published model freezes its backbone BatchNorms (their weight/bias are buffers there, so
-# torchvision counts 53,120 (ResNet-50) or 24,400 (MobileNetV3) fewer): the count here is the network
-# as posetrack builds it, ordinary BatchNorms holding the same values.
+# implementations instantiated); torchvision's: its weights enums' meta["num_params"], which counts the
+# published models, whose ResNet-50 / MobileNetV3 backbones freeze their BatchNorms (weight and bias
+# are buffers there): the network posetrack builds (ordinary BatchNorms holding the same values)
+# has those as parameters on top (tests/zoo/test_registry.py checks both).
 _P_W32, _P_W48 = 28_536_113, 63_595_745
 _P_HW32, _P_HW48 = 28_645_331, 63_827_139
 _HRNET = "posetrack.pose.models.hrnet:HRNet"
@@ -268,12 +268,12 @@ _BUILTIN_ARCHS: tuple[Architecture, ...] = (
     _higher_arch(8, 128, test_only=True),
     # torchvision person detectors (``options``: which names the builder's thresholds have)
     _tv_arch("fasterrcnn-r50-fpn-v2", "detector", "fasterrcnn_resnet50_fpn_v2", 43_712_278, "rcnn"),
-    _tv_arch("fasterrcnn-r50-fpn", "detector", "fasterrcnn_resnet50_fpn", 41_808_406, "rcnn"),
+    _tv_arch("fasterrcnn-r50-fpn", "detector", "fasterrcnn_resnet50_fpn", 41_755_286, "rcnn"),
     _tv_arch("fasterrcnn-mobilenet-v3-large-fpn", "detector", "fasterrcnn_mobilenet_v3_large_fpn",
-             19_410_754, "rcnn"),
+             19_386_354, "rcnn"),
     _tv_arch("retinanet-r50-fpn-v2", "detector", "retinanet_resnet50_fpn_v2", 38_198_935, "dense"),
-    _tv_arch("fcos-r50-fpn", "detector", "fcos_resnet50_fpn", 32_322_720, "dense"),
-    _tv_arch("keypointrcnn-r50-fpn", "detector", "keypointrcnn_resnet50_fpn", 59_190_378, "rcnn"),
+    _tv_arch("fcos-r50-fpn", "detector", "fcos_resnet50_fpn", 32_269_600, "dense"),
+    _tv_arch("keypointrcnn-r50-fpn", "detector", "keypointrcnn_resnet50_fpn", 59_137_258, "rcnn"),
     # torchvision RAFT
     _tv_arch("raft-large", "flow", "raft_large", 5_257_536),
     _tv_arch("raft-small", "flow", "raft_small", 990_162),

@@ -13,7 +13,7 @@ import glob
 import os
 
 from posetrack.errors import FormatError, InputError
-from posetrack.formats import read_sequence
+from posetrack.formats import posetrack2017, posetrack2018, read_sequence
 from posetrack.formats.sequences import (
     EVAL_JOINTS,
     MAX_TRACK_ID,
@@ -22,9 +22,21 @@ from posetrack.formats.sequences import (
     REPORT_NAMES,
     FrameAnno,
     People,
+    PersonBuilder,
     SequenceAnno,
+    first,
     log,
+    number,
+    polygon,
+    stack,
+    track_id,
 )
+
+# The readers' helpers under the names they had here before they moved to posetrack.formats, for
+# code written against that layout (new code imports them from posetrack.formats).
+_first, _number, _track_id, _polygon, _stack, _PersonBuilder = first, number, track_id, polygon, stack, PersonBuilder
+_read_2018, _read_annolist = posetrack2018.read_frames, posetrack2017.read_frames
+_keypoint_table, _video_id = posetrack2018._keypoint_table, posetrack2018._video_id
 
 
 def list_sequences(gt_dir: str) -> list[str]:
