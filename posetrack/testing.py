@@ -12,7 +12,7 @@ Not used by the pipeline: tests and benchmarks plug these in where a model would
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 from posetrack.errors import ConfigError, DownloadError, InputError
 
@@ -186,7 +186,7 @@ class Weights:
         return own is not None and other is not None and own.same_network(other)
 
 
-Entry = Union[Architecture, Weights]
+Entry = Architecture | Weights
 
 # --- architectures ------------------------------------------------------------------------------
 

@@ -57,7 +57,7 @@ def _solver():
     if _LSAP is None:
         try:
             _LSAP = _load_lsap_extension()
-        except Exception:  # another scipy layout: pay for the full import
+        except Exception:  # noqa: BLE001  (any other scipy layout: pay for the full import)
             from scipy.optimize import linear_sum_assignment
 
             _LSAP = linear_sum_assignment

@@ -8,7 +8,6 @@ from typing import Literal
 from posetrack.configbase import bounded
 from posetrack.zoo import architecture_names
 
-
 # RAFT variants are the zoo's flow architectures; OpenCV's methods need no weights.
 FlowName = Literal[("dis", "farneback", *architecture_names("flow"), "none")]  # type: ignore[valid-type]
 

@@ -38,7 +38,7 @@ def video_number(value: Any) -> int:
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):
-        return value if value >= 0 else 0
+        return max(value, 0)
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return 0

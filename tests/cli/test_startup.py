@@ -45,7 +45,7 @@ def _loaded(argv: list[str] | None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(argv), json.dumps(HEAVY)],
-        capture_output=True, text=True, env=env, timeout=120, cwd=ROOT,
+        capture_output=True, text=True, env=env, timeout=120, cwd=ROOT, check=False,
     )
     return json.loads(proc.stderr.strip().splitlines()[-1])
 

@@ -20,7 +20,7 @@ from posetrack.formats.common import (
     xywh_to_xyxy,
 )
 from posetrack.formats.sequences import FrameAnno, People
-from posetrack.keypoints import COCO17, POSETRACK17
+from posetrack.keypoints import POSETRACK17
 from posetrack.outputs import CocoJsonWriter, PoseTrackJsonWriter
 from posetrack.tracker.posefile import read_poses_file
 from posetrack.types import FrameResult, Poses

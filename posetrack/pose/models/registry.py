@@ -52,4 +52,4 @@ def build_model(
     return model.eval()
 
 
-__all__ = ["ModelSpec", "build_model", "model_spec", "model_names"]
+__all__ = ["ModelSpec", "build_model", "model_names", "model_spec"]
