@@ -27,14 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from posetrack.flow import FlowConfig, build_flow  # noqa: E402
 from posetrack.keypoints import COCO17  # noqa: E402
-from posetrack.synthetic import (  # noqa: E402
-    FlakyDetector,
-    OraclePoseEstimator,
-    SyntheticScene,
-    crossing_scene,
-    mot_metrics,
-    run_tracking,
-)
+from posetrack.synthetic import SyntheticScene, crossing_scene  # noqa: E402
+from posetrack.testing import FlakyDetector, OraclePoseEstimator, mot_metrics, run_tracking  # noqa: E402
 from posetrack.tracker import TrackerConfig, build_tracker  # noqa: E402
 
 

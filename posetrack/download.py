@@ -26,8 +26,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
 from posetrack.errors import DownloadError
 
 _CHUNK = 1 << 16
@@ -185,6 +183,8 @@ def _transfer_once(url: str, part: Path, *, progress: bool, timeout: float, desc
         part.unlink(missing_ok=True)
         offset = 0
         resp = _open(url, 0, timeout)
+    from tqdm import tqdm  # only when something is downloaded (keeps `posetrack --help` fast)
+
     with resp:
         if offset and resp.status != 206:
             offset = 0  # server ignored Range: start over

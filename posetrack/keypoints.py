@@ -132,3 +132,16 @@ def coco_to_posetrack(keypoints: np.ndarray) -> np.ndarray:
     out[..., 1, :2], out[..., 1, 2] = head_bottom, score
     out[..., 2, :2], out[..., 2, 2] = head_top, score
     return out
+
+
+def output_layout(layout: KeypointLayout, wanted: str | None) -> tuple[KeypointLayout, bool]:
+    """The layout poses are returned in for ``pose.output_layout``, and whether COCO -> PoseTrack
+    conversion (:func:`coco_to_posetrack`) is needed: the one rule both estimators follow."""
+    if wanted is None or wanted == layout.name:
+        return layout, False
+    if wanted in ("posetrack17", POSETRACK17_FROM_COCO.name) and layout.name == "coco17":
+        return POSETRACK17_FROM_COCO, True
+    raise ConfigError(
+        f"pose.output_layout: cannot convert {layout.name} keypoints to '{wanted}'"
+        " (supported: coco17 -> posetrack17)"
+    )

@@ -23,6 +23,8 @@ from typing import Protocol
 import numpy as np
 
 from posetrack.atomic import AtomicFile
+from posetrack.formats import coco, posetrack2018
+from posetrack.formats.common import categories, frame_file_name
 from posetrack.keypoints import KeypointLayout
 from posetrack.types import FrameResult, Poses
 
@@ -45,33 +47,12 @@ class ResultWriter(Protocol):
     def abort(self) -> None: ...
 
 
-def _round(values: np.ndarray, digits: int = 2) -> list[float]:
-    return [round(float(v), digits) for v in np.asarray(values).reshape(-1)]
-
-
-def _xywh(box: np.ndarray) -> list[float]:
-    x1, y1, x2, y2 = (float(v) for v in box)
-    return _round(np.array([x1, y1, x2 - x1, y2 - y1]))
-
-
-def categories(layout: KeypointLayout) -> list[dict]:
-    cat = {
-        "id": 1,
-        "name": "person",
-        "supercategory": "person",
-        "keypoints": list(layout.joints),
-        "skeleton": [[a + 1, b + 1] for a, b in layout.skeleton],  # 1-based, as in COCO/PoseTrack
-    }
-    if layout.estimated:
-        cat["estimated_keypoints"] = list(layout.estimated)
-    return [cat]
-
-
 class PoseTrackJsonWriter:
     """One PoseTrack 2018 JSON file for one video/sequence.
 
-    Image ids default to ``vid_id * 10000 + frame_index`` (PoseTrack's own ids embed the video id
-    the same way); pass ``image_id``/``file_name`` to :meth:`add` to match a dataset's ids.
+    Image ids default to PoseTrack's ``1VVVVVVFFFF`` for video number ``vid_id``
+    (:func:`posetrack.formats.common.posetrack_image_id`, which every reader here turns back into
+    the frame index); pass ``image_id``/``file_name`` to :meth:`add` to match a dataset's ids.
     """
 
     def __init__(
@@ -89,34 +70,21 @@ class PoseTrackJsonWriter:
 
     def add(self, result: FrameResult, image_id: int | None = None, file_name: str | None = None) -> None:
         if image_id is None:
-            image_id = self.vid_id * 10000 + result.frame_index
+            image_id = posetrack2018.image_id(self.vid_id, result.frame_index)
         if file_name is None:
-            file_name = f"images/{self.video_name}/{result.name or f'{result.frame_index:06d}.jpg'}"
+            file_name = frame_file_name(self.video_name, result.frame_index, result.name)
         self._images.append((image_id, result.frame_index, file_name))
         poses = result.poses
         for i in range(len(poses)):
-            kp = poses.keypoints[i]
-            ann = {
-                "id": self._next_ann_id,
-                "image_id": image_id,
-                "category_id": 1,
-                "track_id": int(poses.track_ids[i]),
-                "bbox": _xywh(poses.boxes[i]),
-                "keypoints": _round(kp),
-                "scores": _round(kp[:, 2], 4),
-                "score": round(float(poses.scores[i]), 4),
-            }
+            ann = posetrack2018.annotation(
+                self._next_ann_id, image_id, poses.track_ids[i], poses.boxes[i], poses.keypoints[i], poses.scores[i]
+            )
             self._next_ann_id += 1
             self._annotations.file.write(("" if self._first else ",\n") + json.dumps(ann))
             self._first = False
 
     def close(self) -> Path:
-        nframes = len(self._images)
-        images = [
-            {"file_name": name, "id": img_id, "frame_id": img_id, "vid_id": self.vid_id,
-             "frame_index": index, "nframes": nframes}
-            for img_id, index, name in self._images
-        ]  # fmt: skip
+        images = posetrack2018.image_entries(self._images, self.vid_id)
         out = AtomicFile(self.path, overwrite=self.overwrite)
         try:
             self._annotations.file.flush()
@@ -182,14 +150,9 @@ class CocoJsonWriter:
             image_id = self.image_id_offset + result.frame_index
         poses = result.poses
         for i in range(len(poses)):
-            item = {
-                "image_id": image_id,
-                "category_id": 1,
-                "keypoints": _round(poses.keypoints[i]),
-                "score": round(float(poses.scores[i]), 4),
-                "bbox": _xywh(poses.boxes[i]),
-                "track_id": int(poses.track_ids[i]),
-            }
+            item = coco.result_entry(
+                image_id, poses.keypoints[i], poses.scores[i], poses.boxes[i], poses.track_ids[i]
+            )
             self._file.file.write(("" if self._first else ",\n") + json.dumps(item))
             self._first = False
 

@@ -44,11 +44,11 @@ def test_posetrack_json_layout(tmp_path):
     assert set(data) == {"images", "annotations", "categories"}
     assert [im["frame_index"] for im in data["images"]] == [0, 1, 2]
     assert all(im["nframes"] == 3 and im["vid_id"] == 3 for im in data["images"])
-    assert data["images"][1]["id"] == 30001 and data["images"][1]["file_name"] == "images/clip/000001.jpg"
+    assert data["images"][1]["id"] == 10000030001 and data["images"][1]["file_name"] == "images/clip/000001.jpg"
     anns = data["annotations"]
     assert len(anns) == 5
     first = anns[0]
-    assert first["image_id"] == 30000 and first["track_id"] == 7
+    assert first["image_id"] == 10000030000 and first["track_id"] == 7  # PoseTrack 1VVVVVVFFFF
     kp = results[0].poses.keypoints[0]
     np.testing.assert_allclose(np.array(first["keypoints"]).reshape(-1, 3), kp, atol=0.006)
     np.testing.assert_allclose(first["scores"], kp[:, 2], atol=1e-4)

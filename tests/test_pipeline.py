@@ -12,7 +12,8 @@ import pytest
 
 from posetrack import Pipeline, load_config
 from posetrack.runner import process_video
-from posetrack.synthetic import FlakyDetector, OraclePoseEstimator, count_id_switches, crossing_scene
+from posetrack.synthetic import crossing_scene
+from posetrack.testing import FlakyDetector, OraclePoseEstimator, count_id_switches
 from posetrack.types import Frame
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from posetrack import zoo
 from posetrack.cli.main import _Group, cli
 from posetrack.errors import DownloadError, UserError
 
@@ -22,14 +23,21 @@ def _fmt_params(n: int | None) -> str:
     return f"{n / 1e6:.1f}M" if n else "-"
 
 
-def _fmt_input(e: zoo.ZooEntry) -> str:
-    if e.input_size is None:
+_KIND_LABEL = {"topdown": "pose-topdown", "bottomup": "pose-bottomup", "detector": "detector", "flow": "flow"}
+
+
+def _fmt_input(e: zoo.Weights) -> str:
+    """HxW as the publishers write it (the zoo stores (width, height))."""
+    prep = e.preprocessing
+    if prep.min_size is not None:
+        return f">={prep.min_size[1]}x{prep.min_size[0]}"
+    if prep.input_size is None:
         return "any"
-    h, w = e.input_size
-    return f">={h}x{w}" if e.kind == "flow" else f"{h}x{w}"
+    w, h = prep.input_size
+    return f"{h}x{w}"
 
 
-def _fmt_acc(e: zoo.ZooEntry) -> str:
+def _fmt_acc(e: zoo.Weights) -> str:
     if e.accuracy is None:
         return "-"
     digits = 2 if "EPE" in e.accuracy.metric else 1
@@ -43,16 +51,17 @@ def format_table(rows: list[list[str]]) -> str:
 
 
 @weights_group.command(name="list")
-@click.option("--kind", type=click.Choice(["pose-topdown", "pose-bottomup", "detector", "flow"]),
-              default=None, help="Only entries of this kind.")
+@click.option("--kind", type=click.Choice(list(_KIND_LABEL.values())), default=None,
+              help="Only entries of this kind.")
 def list_cmd(kind: str | None) -> None:
     """Table of the zoo: name, kind, input, params, GFLOPs, published accuracy, cached or not."""
-    from posetrack import zoo  # on use only: it pulls in the downloader (urllib, ssl)
-
     rows = [["NAME", "KIND", "INPUT", "PARAMS", "GFLOPS", "ACCURACY", "CACHED"]]
-    for e in zoo.entries(kind):  # type: ignore[arg-type]
+    for e in zoo.entries():
+        label = _KIND_LABEL[e.kind]
+        if kind is not None and label != kind:
+            continue
         cached = "yes" if e.is_cached() else ("manual" if not e.urls else "no")
-        rows.append([e.name, e.kind, _fmt_input(e), _fmt_params(e.num_params),
+        rows.append([e.name, label, _fmt_input(e), _fmt_params(e.architecture.num_params),
                      f"{e.gflops:.1f}" if e.gflops else "-", _fmt_acc(e), cached])
     click.echo(format_table(rows))
     click.echo("\nmanual: no direct download; `posetrack weights path NAME` says where to put the file.")
@@ -64,8 +73,6 @@ def list_cmd(kind: str | None) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def download_cmd(names: tuple[str, ...], all_: bool, quiet: bool) -> None:
     """Download NAME... (or --all) into the cache, verifying each file's checksum."""
-    from posetrack import zoo  # on use only: it pulls in the downloader (urllib, ssl)
-
     if all_ == bool(names):
         raise UserError("give zoo names to download, or --all (not both)")
     chosen = zoo.entries() if all_ else [zoo.get_entry(n) for n in names]
@@ -81,8 +88,6 @@ def download_cmd(names: tuple[str, ...], all_: bool, quiet: bool) -> None:
 @click.argument("name")
 def path_cmd(name: str) -> None:
     """Print where NAME's file lives in the cache (whether or not it is there yet)."""
-    from posetrack import zoo  # on use only: it pulls in the downloader (urllib, ssl)
-
     click.echo(str(zoo.get_entry(name).cache_path()))
 
 
@@ -90,10 +95,7 @@ def path_cmd(name: str) -> None:
 @click.argument("names", nargs=-1)
 def verify_cmd(names: tuple[str, ...]) -> None:
     """Re-hash cached files (all, or NAME...) against their checksums; bad files are moved aside."""
-    from posetrack import (  # the zoo pulls in the downloader (urllib, ssl): on use only
-        download,
-        zoo,
-    )
+    from posetrack import download
 
     chosen = [zoo.get_entry(n) for n in names] if names else zoo.entries()
     failed: list[str] = []

@@ -1,18 +1,27 @@
-"""Person detectors: torchvision models, boxes from a file, OpenCV HOG, or none."""
+"""Person detectors: torchvision models, boxes from a file, OpenCV HOG, or none.
+
+Names are imported on first use, so loading a config (which imports ``posetrack.detectors.config``)
+imports neither numpy nor torch.
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from posetrack.detectors.base import Detector
 from posetrack.detectors.config import DetectorConfig
-from posetrack.types import Detections, Frame
+from posetrack.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from posetrack.detectors.base import Detector
+    from posetrack.types import Detections, Frame
 
 
 class NoDetector:
     """``name: none``: no boxes (bottom-up pipelines, or tracking only propagated people)."""
 
     def detect(self, frames: Sequence[Frame]) -> list[Detections]:
+        from posetrack.types import Detections
+
         return [Detections.empty() for _ in frames]
 
 
@@ -31,6 +40,9 @@ def build_detector(config: DetectorConfig, device="cpu") -> Detector:
     from posetrack.detectors.torchvision_det import TorchvisionDetector, build_model
 
     return TorchvisionDetector(build_model(config), config, device)
+
+
+__getattr__ = lazy_attributes(__name__, {"Detector": "posetrack.detectors.base"})
 
 
 __all__ = ["Detector", "DetectorConfig", "NoDetector", "build_detector"]

@@ -1,9 +1,10 @@
-"""Filtering shared by all detectors: score threshold, minimum size, NMS (torchvision.ops)."""
+"""Filtering shared by all detectors: score threshold, minimum size, NMS (:func:`posetrack.boxes.nms`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from posetrack.boxes import nms as greedy_nms
 from posetrack.detectors.config import DetectorConfig
 from posetrack.types import Detections
 
@@ -16,10 +17,7 @@ def filter_boxes(boxes: np.ndarray, scores: np.ndarray, config: DetectorConfig, 
     keep = (scores >= config.score_threshold) & (wh.min(1, initial=np.inf) >= config.min_box_size)
     boxes, scores = boxes[keep], scores[keep]
     if nms and len(boxes) > 1:
-        import torch
-        from torchvision.ops import nms as tv_nms
-
-        idx = tv_nms(torch.from_numpy(boxes), torch.from_numpy(scores), config.nms_threshold).numpy()
+        idx = greedy_nms(boxes, scores, config.nms_threshold)
         boxes, scores = boxes[idx], scores[idx]
     order = np.argsort(-scores, kind="stable")
     return Detections(boxes[order], scores[order])

@@ -6,18 +6,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from posetrack.configbase import bounded
+from posetrack.zoo import architecture_names
 
-DetectorName = Literal[
-    "fasterrcnn-r50-fpn-v2",
-    "fasterrcnn-r50-fpn",
-    "fasterrcnn-mobilenet-v3-large-fpn",
-    "retinanet-r50-fpn-v2",
-    "fcos-r50-fpn",
-    "keypointrcnn-r50-fpn",
-    "hog",
-    "file",
-    "none",
-]
+# The network detectors are the zoo's detector architectures (the one list of their names); the
+# others are built by posetrack itself.
+OTHER_DETECTORS = ("hog", "file", "none")
+DetectorName = Literal[(*architecture_names("detector"), *OTHER_DETECTORS)]  # type: ignore[valid-type]
 
 
 @dataclass

@@ -7,7 +7,6 @@ forward (``batch_size``); fp16 / bf16 autocast applies on CUDA only.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -15,25 +14,14 @@ import torch
 
 from posetrack.detectors.boxes import filter_boxes
 from posetrack.detectors.config import DetectorConfig
-from posetrack.errors import CheckpointError
+from posetrack.devices import autocast
 from posetrack.types import Detections, Frame
 
 PERSON_LABEL = 1  # COCO category id of "person" (torchvision keeps COCO's 91-id numbering)
 
-# config name → (torchvision builder, family); the family decides the names of the builder's options
-MODELS: dict[str, tuple[str, str]] = {
-    "fasterrcnn-r50-fpn-v2": ("fasterrcnn_resnet50_fpn_v2", "rcnn"),
-    "fasterrcnn-r50-fpn": ("fasterrcnn_resnet50_fpn", "rcnn"),
-    "fasterrcnn-mobilenet-v3-large-fpn": ("fasterrcnn_mobilenet_v3_large_fpn", "rcnn"),
-    "retinanet-r50-fpn-v2": ("retinanet_resnet50_fpn_v2", "dense"),
-    "fcos-r50-fpn": ("fcos_resnet50_fpn", "dense"),
-    "keypointrcnn-r50-fpn": ("keypointrcnn_resnet50_fpn", "rcnn"),  # 2 classes: background, person
-}
-
-
-def _builder_kwargs(family: str, config: DetectorConfig) -> dict:
+def _builder_kwargs(options: str | None, config: DetectorConfig) -> dict:
     kw: dict = {}
-    if family == "rcnn":
+    if options == "rcnn":
         kw.update(box_score_thresh=config.score_threshold, box_nms_thresh=config.nms_threshold)
     else:
         kw.update(score_thresh=config.score_threshold, nms_thresh=config.nms_threshold)
@@ -44,34 +32,15 @@ def _builder_kwargs(family: str, config: DetectorConfig) -> dict:
 
 
 def build_model(config: DetectorConfig) -> torch.nn.Module:
-    """The torchvision model for ``config.name`` with zoo / file / random weights."""
-    from torchvision.models import detection
+    """The torchvision model for ``config.name`` (a zoo architecture) with zoo / file / random weights."""
+    from posetrack import zoo
+    from posetrack.pose.checkpoints import load_checkpoint
 
-    builder_name, family = MODELS[config.name]
-    builder = getattr(detection, builder_name)
-    model = builder(weights=None, weights_backbone=None, **_builder_kwargs(family, config))
-    if config.weights is not None:
-        from posetrack import zoo
-
-        path = zoo.resolve_weights(config.weights, config.name)
-        load_state_dict(model, path, config.name)
+    resolved = zoo.resolve(config.weights, config.name)
+    model = resolved.arch.build(**_builder_kwargs(resolved.arch.options, config))
+    if resolved.path is not None:
+        load_checkpoint(model, resolved.path, expected_layout=resolved.checkpoint_layout)
     return model
-
-
-def load_state_dict(model: torch.nn.Module, path: Path, name: str) -> None:
-    """Load a plain state_dict file strictly; a mismatch is the user's checkpoint problem."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle / zip errors
-        raise CheckpointError(f"{path}: cannot be read as a PyTorch checkpoint ({type(e).__name__}: {e})") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        lines = str(e).splitlines()
-        detail = lines[1].strip() if len(lines) > 1 else lines[0]
-        raise CheckpointError(f"{path}: does not match the {name} detector ({detail[:300]})") from None
 
 
 def person_detections(output: dict, config: DetectorConfig) -> Detections:
@@ -90,8 +59,6 @@ class TorchvisionDetector:
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         self.config = config
-        dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(config.precision)
-        self.autocast_dtype = dtype if self.device.type == "cuda" else None
 
     @torch.inference_mode()
     def raw(self, images: Sequence[np.ndarray]) -> list[dict]:
@@ -104,10 +71,7 @@ class TorchvisionDetector:
                 .permute(2, 0, 1).float().div_(255.0)  # the model normalises internally
                 for img in images[start:start + bs]
             ]
-            if self.autocast_dtype is not None:
-                with torch.autocast("cuda", dtype=self.autocast_dtype):
-                    outputs.extend(self.model(batch))
-            else:
+            with autocast(self.device, self.config.precision):
                 outputs.extend(self.model(batch))
         return outputs
 

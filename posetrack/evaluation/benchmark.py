@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,8 @@ from tqdm import tqdm
 
 from posetrack.atomic import remove_stale_parts, write_errors
 from posetrack.errors import FormatError, InputError
+from posetrack.formats import posetrack2018
+from posetrack.formats.common import basename, is_person, score, xywh_to_xyxy
 from posetrack.jsonio import read_json
 from posetrack.keypoints import COCO17, coco_to_posetrack, get_layout
 from posetrack.types import Detections, Frame, FrameResult, Poses
@@ -62,10 +63,10 @@ def find_sequences(root: str | Path, split: str, dataset: str = "posetrack") -> 
     seqs = []
     for path in files:
         data = read_json(path, "annotation file")
-        images = data.get("images") if isinstance(data, dict) else None
-        if not isinstance(images, list):
+        if not posetrack2018.is_posetrack2018(data):
             raise FormatError(f"{path}: field 'images' missing (the benchmark needs PoseTrack 2018 annotations)")
-        seqs.append(DatasetSequence(path.stem, path, root / "images" / split / path.stem, images, data))
+        posetrack2018.index_images(data, str(path))  # the structure every reader checks
+        seqs.append(DatasetSequence(path.stem, path, root / "images" / split / path.stem, data["images"], data))
     return seqs
 
 
@@ -73,14 +74,10 @@ def find_sequences(root: str | Path, split: str, dataset: str = "posetrack") -> 
 # boxes from the annotations or from public detection files
 
 
-def _basename(name: str) -> str:
-    return os.path.basename(str(name))
-
-
 def gt_boxes(seq: DatasetSequence) -> dict[str, Detections]:
     """Ground-truth person boxes per image file name: ``bbox`` where given, else the keypoints' box
     enlarged by 15% (the PoseTrack practice for boxes from keypoints)."""
-    by_id = {img.get("id"): _basename(img.get("file_name", "")) for img in seq.images}
+    by_id = {img.get("id"): basename(img.get("file_name", "")) for img in seq.images}
     boxes: dict[str, list] = {}
     for ann in seq.data.get("annotations", []):
         name = by_id.get(ann.get("image_id"))
@@ -111,25 +108,25 @@ def file_boxes(seq: DatasetSequence, det_dir: Path, score_threshold: float = 0.0
     items = data.get("annotations") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise FormatError(f"{path}: expected a list of detections")
-    by_id = {img.get("id"): _basename(img.get("file_name", "")) for img in seq.images}
+    by_id = {img.get("id"): basename(img.get("file_name", "")) for img in seq.images}
     boxes: dict[str, list] = {}
     for i, d in enumerate(items):
         where = f"{path}: [{i}]"
-        if not isinstance(d, dict) or not isinstance(d.get("bbox"), list) or len(d["bbox"]) != 4:
-            raise FormatError(f"{where}.bbox: expected [x, y, w, h]")
-        if d.get("category_id", 1) != 1:
+        if not isinstance(d, dict):
+            raise FormatError(f"{where}: expected an object with 'bbox'")
+        box = xywh_to_xyxy(d.get("bbox"), where)
+        if not is_person(d):
             continue
         name = by_id.get(d.get("image_id"))
         if name is None:
             fn = d.get("file_name", d.get("image_name"))
             if fn is None:
                 raise FormatError(f"{where}: neither a known image_id nor a file_name")
-            name = _basename(fn)
-        score = float(d.get("score", 1.0))
-        if score < score_threshold:
+            name = basename(fn)
+        conf = score(d, where)
+        if conf < score_threshold:
             continue
-        x, y, w, h = (float(v) for v in d["bbox"])
-        boxes.setdefault(name, []).append((x, y, x + w, y + h, score))
+        boxes.setdefault(name, []).append((*box, conf))
     return {k: Detections(np.array(v)[:, :4], np.array(v)[:, 4]) for k, v in boxes.items()}
 
 
@@ -188,10 +185,10 @@ def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_thresho
         for result in pipeline.run(source):
             result.poses = threshold_poses(result.poses, kpt_threshold)
             layout = result.poses.layout
-            results[_basename(result.name)] = result
+            results[basename(result.name)] = result
     if layout is None:
         raise InputError(f"{seq.image_dir}: no frames could be read")
-    missing = [img for img in seq.images if _basename(img.get("file_name", "")) not in results]
+    missing = [img for img in seq.images if basename(img.get("file_name", "")) not in results]
     if missing:
         log.warning("%s: %d annotated frames have no image (first: %s); written without people",
                     seq.name, len(missing), missing[0].get("file_name"))  # fmt: skip
@@ -200,9 +197,9 @@ def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_thresho
     try:
         with write_errors(out_path):
             for index, img in enumerate(seq.images):
-                res = results.get(_basename(img.get("file_name", "")))
+                res = results.get(basename(img.get("file_name", "")))
                 if res is None:
-                    res = FrameResult(index, 0.0, 0, 0, Poses.empty(layout), _basename(img.get("file_name", "")))
+                    res = FrameResult(index, 0.0, 0, 0, Poses.empty(layout), basename(img.get("file_name", "")))
                 writer.add(res, image_id=img.get("id"), file_name=img.get("file_name"))
             writer.close()
     except BaseException:

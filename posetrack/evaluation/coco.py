@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
 from posetrack.errors import FormatError, InputError
+from posetrack.formats.common import PERSON as PERSON_CATEGORY
+from posetrack.formats.common import is_box, is_person
+from posetrack.formats.common import score as det_score
 from posetrack.jsonio import read_json
 
 STAT_NAMES = ("AP", "AP .5", "AP .75", "AP (M)", "AP (L)", "AR", "AR .5", "AR .75", "AR (M)", "AR (L)")
-PERSON_CATEGORY = 1
-
-
 
 
 def load_coco(annotations: str | Path | dict):
@@ -45,7 +44,7 @@ def load_coco(annotations: str | Path | dict):
         missing = [k for k in ("image_id", "bbox", "category_id") if not isinstance(ann, dict) or k not in ann]
         if missing:
             raise FormatError(f"{source}: annotations[{i}] lacks '{missing[0]}'")
-        if not _is_box(ann["bbox"]):
+        if not is_box(ann["bbox"]):
             raise FormatError(f"{source}: annotations[{i}].bbox must be 4 numbers [x, y, w, h]")
     data.setdefault("annotations", [])
     data.setdefault("categories", [{"id": PERSON_CATEGORY, "name": "person"}])
@@ -54,14 +53,6 @@ def load_coco(annotations: str | Path | dict):
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
     return coco
-
-
-def _is_box(b: Any) -> bool:
-    return (
-        isinstance(b, (list, tuple))
-        and len(b) == 4
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in b)
-    )
 
 
 BoxesByImage = dict[int, tuple[np.ndarray, np.ndarray]]  # image id -> (xywh (N, 4) float64, scores (N,))
@@ -79,12 +70,10 @@ def detection_boxes(path: str | Path, score_threshold: float = 0.0) -> BoxesByIm
         for key in ("image_id", "bbox", "score"):
             if key not in det:
                 raise FormatError(f"{path}: entry {i} lacks '{key}'")
-        if not _is_box(det["bbox"]):
+        if not is_box(det["bbox"]):
             raise FormatError(f"{path}: entry {i}: 'bbox' must be 4 numbers [x, y, w, h]")
-        score = det["score"]
-        if isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise FormatError(f"{path}: entry {i}: 'score' must be a number")
-        if det.get("category_id", PERSON_CATEGORY) != PERSON_CATEGORY or score < score_threshold:
+        score = det_score(det, f"{path}: entry {i}")
+        if not is_person(det) or score < score_threshold:
             continue
         grouped[det["image_id"]].append((det["bbox"], score))
     return {

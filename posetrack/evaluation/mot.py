@@ -42,6 +42,49 @@ class MotCounts:
         return self
 
 
+_LSAP = None
+
+
+def _solver():
+    """scipy's ``linear_sum_assignment`` (the solver motmetrics uses), loaded on first need.
+
+    ``import scipy.optimize`` costs ~0.35 s (it pulls in scipy.linalg, scipy.special, ...), more than
+    a whole 12-sequence evaluation; the solver itself is the self-contained C extension
+    ``scipy/optimize/_lsap``, which is loaded directly from its file. Same function, same ties. Any
+    problem finding it falls back to the ordinary import.
+    """
+    global _LSAP
+    if _LSAP is None:
+        try:
+            _LSAP = _load_lsap_extension()
+        except Exception:  # noqa: BLE001  (any other scipy layout: pay for the full import)
+            from scipy.optimize import linear_sum_assignment
+
+            _LSAP = linear_sum_assignment
+    return _LSAP
+
+
+def _load_lsap_extension():
+    import importlib.machinery
+    import importlib.util
+    import os
+    import sys
+
+    name = "scipy.optimize._lsap"
+    if name in sys.modules:
+        return sys.modules[name].linear_sum_assignment
+    spec = importlib.util.find_spec("scipy")  # locates the package without importing it
+    folder = os.path.join(spec.submodule_search_locations[0], "optimize")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(folder, "_lsap" + suffix)
+        if os.path.isfile(path):
+            loader = importlib.machinery.ExtensionFileLoader(name, path)
+            module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader))
+            loader.exec_module(module)
+            return module.linear_sum_assignment
+    raise ImportError("scipy/optimize/_lsap not found")
+
+
 def _assign(d: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Minimum-cost assignment where only ``valid`` entries of ``d`` may pair.
 
@@ -56,9 +99,7 @@ def _assign(d: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     else:
         c = np.abs(d[valid]).max() + 1
         costs = np.where(valid, d, 2 * min(d.shape) * c + 1)
-    from scipy.optimize import linear_sum_assignment  # heavy import: only when an assignment is not forced
-
-    rows, cols = linear_sum_assignment(costs)
+    rows, cols = _solver()(costs)
     ok = valid[rows, cols]
     return rows[ok], cols[ok]
 

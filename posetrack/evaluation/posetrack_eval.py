@@ -115,13 +115,6 @@ def inside_ignore_regions(points: list[np.ndarray], polygons: list[list[np.ndarr
     return [inside[offsets[f]: offsets[f + 1]] for f in range(len(points))]
 
 
-def _inside_any(points: np.ndarray, polygons: list[np.ndarray]) -> np.ndarray:
-    inside = np.zeros(len(points), bool)
-    for poly in polygons:
-        inside |= points_in_polygon(points, poly)
-    return inside
-
-
 def _all_points(people: People) -> np.ndarray:
     return np.concatenate([people.xy.reshape(-1, 2)] + [e for e in people.extra if len(e)])
 
@@ -137,19 +130,6 @@ def _drop_inside(people: People, inside: np.ndarray) -> People:
         off += m
     keep = present.any(axis=1) | np.array([len(e) > 0 for e in extra], bool)
     return People(people.xy, present, people.scores, people.track_ids, people.head, extra).select(keep)
-
-
-def remove_ignored(gt: People, pr: People, polygons: list[np.ndarray]) -> tuple[People, People]:
-    """Drop GT and predicted joints inside any ignore polygon, then people left without any point.
-
-    poseval applies this to every frame that has a non-empty ignore-region list, which also removes
-    people that had no point to begin with.
-    """
-    pg, pp = _all_points(gt), _all_points(pr)
-    inside = _inside_any(np.concatenate([pg, pp]), polygons)
-    if not inside.any() and gt.present.any(axis=1).all() and pr.present.any(axis=1).all():
-        return gt, pr  # nothing ignored and nobody empty: the common case
-    return _drop_inside(gt, inside[: len(pg)]), _drop_inside(pr, inside[len(pg):])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -204,16 +184,12 @@ def head_sizes(head: np.ndarray) -> np.ndarray:
     return HEAD_SIZE_FACTOR * np.sqrt(dx * dx + dy * dy)
 
 
-def match_frame(gt: People, pr: People) -> FrameMatch:
-    """PCKh distances, poseval's greedy person assignment and the per-joint MOT input of a frame."""
-    return match_frames([(gt, pr)])[0]
-
-
 CHUNK = 32  # frames matched together (bounded memory: CHUNK x P x G x 15 distances)
 
 
 def match_frames(pairs: list[tuple[People, People]]) -> list[FrameMatch]:
-    """:func:`match_frame` for many frames at once, vectorised across frames (people padded)."""
+    """PCKh distances, poseval's greedy person assignment and the per-joint MOT input of each frame,
+    vectorised across frames (people padded)."""
     out: list[FrameMatch | None] = [None] * len(pairs)
     full = []
     for f, (gt, pr) in enumerate(pairs):

@@ -11,7 +11,6 @@ is labeled, as in PoseTrack val. :func:`make_predictions` turns ground truth int
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from dataclasses import dataclass, field
@@ -217,16 +216,6 @@ def write_dataset(root: str, sequences: list[SyntheticSequence], images: bool = 
                 bgr = cv2.cvtColor(render(seq, fr), cv2.COLOR_RGB2BGR)
                 cv2.imwrite(os.path.join(root, fr.file_name), bgr)
     return paths
-
-
-def perfect_predictions(gt: dict, score: float = 0.9) -> dict:
-    """Predictions equal to the ground truth, with joint scores (what an oracle tracker writes)."""
-    pred = copy.deepcopy(gt)
-    for ann in pred["annotations"]:
-        kp = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
-        ann["scores"] = [score if (v != 0).any() else 0.0 for v in kp]
-        ann.pop("bbox_head", None)
-    return pred
 
 
 def make_predictions(

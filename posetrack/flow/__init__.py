@@ -1,10 +1,25 @@
-"""Optical flow: OpenCV DIS / Farneback (CPU), torchvision RAFT; warping of points and boxes."""
+"""Optical flow: OpenCV DIS / Farneback (CPU), torchvision RAFT; warping of points and boxes.
+
+Names are imported on first use, so loading a config (which imports ``posetrack.flow.config``)
+does not import numpy, OpenCV or torch.
+"""
 
 from __future__ import annotations
 
-from posetrack.flow.base import FlowEstimator
+from typing import TYPE_CHECKING
+
 from posetrack.flow.config import FlowConfig
-from posetrack.flow.warp import sample_flow, warp_boxes, warp_points
+from posetrack.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from posetrack.flow.base import FlowEstimator
+
+_EXPORTS = {
+    "FlowEstimator": "posetrack.flow.base",
+    "sample_flow": "posetrack.flow.warp",
+    "warp_boxes": "posetrack.flow.warp",
+    "warp_points": "posetrack.flow.warp",
+}
 
 
 def build_flow(config: FlowConfig, device="cpu") -> FlowEstimator | None:
@@ -17,8 +32,10 @@ def build_flow(config: FlowConfig, device="cpu") -> FlowEstimator | None:
         return OpenCVFlow(config.name, config.scale, config.dis_preset)
     from posetrack.flow.raft import RaftFlow, build_raft
 
-    variant = "large" if config.name == "raft-large" else "small"
-    return RaftFlow(build_raft(variant, config.weights), device, config.scale, config.raft_iterations)
+    return RaftFlow(build_raft(config.name, config.weights), device, config.scale, config.raft_iterations)
+
+
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
 __all__ = ["FlowConfig", "FlowEstimator", "build_flow", "sample_flow", "warp_boxes", "warp_points"]

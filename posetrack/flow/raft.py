@@ -6,30 +6,20 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from posetrack.errors import CheckpointError
 from posetrack.flow.opencv_flow import upscale_flow
 
 
-def build_raft(variant: str, weights: str | None) -> torch.nn.Module:
-    """RAFT with zoo weights ("zoo": torchvision's, cached in torch hub's folder), a state_dict file
-    (loaded strictly), or random weights (None)."""
-    from torchvision.models import optical_flow
-
+def build_raft(name: str, weights: str | None) -> torch.nn.Module:
+    """RAFT ``name`` (the zoo architecture raft-large / raft-small) with zoo weights ("zoo":
+    torchvision's, cached in torch hub's folder), a state_dict file (loaded strictly), or random
+    weights (None)."""
     from posetrack import zoo
+    from posetrack.pose.checkpoints import load_checkpoint
 
-    builder = optical_flow.raft_large if variant == "large" else optical_flow.raft_small
-    model = builder(weights=None)
-    if weights is None:
-        return model
-    path = zoo.resolve_weights(weights, f"raft-{variant}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"{path}: cannot be read as a PyTorch checkpoint ({type(e).__name__})") from None
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}: not a RAFT-{variant} state_dict ({str(e).splitlines()[0]})") from None
+    resolved = zoo.resolve(weights, name)
+    model = resolved.arch.build()
+    if resolved.path is not None:
+        load_checkpoint(model, resolved.path, expected_layout=resolved.checkpoint_layout)
     return model
 
 

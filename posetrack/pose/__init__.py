@@ -6,7 +6,9 @@ importing ``posetrack.pose.config`` (as the config loader does) does not import 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from posetrack.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from posetrack.pose.checkpoints import load_checkpoint
@@ -23,9 +25,4 @@ _LAZY = {
 __all__ = ["ModelSpec", "build_model", "load_checkpoint", "model_names", "model_spec"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'posetrack.pose' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

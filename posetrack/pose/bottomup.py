@@ -17,7 +17,6 @@ Steps 1-3, NMS and top-k run on the model's device; matching runs in numpy.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,15 +24,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from posetrack.devices import autocast
 from posetrack.errors import ConfigError
-from posetrack.keypoints import POSETRACK17_FROM_COCO, KeypointLayout, coco_to_posetrack
+from posetrack.keypoints import KeypointLayout, coco_to_posetrack, output_layout
 from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale, to_image_coords
 from posetrack.pose.config import PoseConfig
 from posetrack.pose.grouping import GroupingParams, group
+from posetrack.pose.transforms import IMAGENET_MEAN, IMAGENET_STD, normalize_crops
 from posetrack.types import Detections, Poses
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
@@ -51,13 +49,15 @@ class AggregatedMaps:
         return int(self.heatmaps.shape[2]), int(self.heatmaps.shape[1])
 
 
-def normalise(image: np.ndarray, device: torch.device | str) -> torch.Tensor:
-    """RGB uint8 HxWx3 -> (1, 3, H, W) float32, /255 then ImageNet mean/std (torchvision's order)."""
+def normalise(
+    image: np.ndarray,
+    device: torch.device | str,
+    mean: tuple[float, float, float] | None = IMAGENET_MEAN,
+    std: tuple[float, float, float] | None = IMAGENET_STD,
+) -> torch.Tensor:
+    """RGB uint8 HxWx3 -> (1, 3, H, W) float32, /255 then mean/std (torchvision's order)."""
     x = torch.from_numpy(np.ascontiguousarray(image)).to(device)
-    x = x.permute(2, 0, 1).float().div(255)
-    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=x.device).view(3, 1, 1)
-    return x.sub(mean).div(std)[None]
+    return normalize_crops(x.permute(2, 0, 1)[None], mean, std)
 
 
 def stage_maps(
@@ -96,6 +96,9 @@ class BottomUpEstimator:
         config: PoseConfig,
         input_size: int | tuple[int, int],  # the model's square input side (model_spec.input_size)
         device: torch.device | str = "cpu",
+        *,
+        mean: tuple[float, float, float] | None = IMAGENET_MEAN,  # the weights entry's
+        std: tuple[float, float, float] | None = IMAGENET_STD,
     ) -> None:
         scales = sorted((float(s) for s in config.scales), reverse=True)
         if not scales or min(scales) <= 0:
@@ -109,6 +112,7 @@ class BottomUpEstimator:
         self.layout, self._convert = output_layout(layout, config.output_layout)
         self.config = config
         self.input_size = int(input_size[0] if isinstance(input_size, (tuple, list)) else input_size)
+        self.mean, self.std = mean, std
         self.device = torch.device(device)
         self.scales = scales
         self.flip_index = torch.as_tensor(layout.flip_index, device=self.device)
@@ -126,16 +130,10 @@ class BottomUpEstimator:
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
 
-    def _autocast(self):
-        if self.device.type == "cuda" and self.config.precision != "fp32":
-            dtype = torch.float16 if self.config.precision == "fp16" else torch.bfloat16
-            return torch.autocast("cuda", dtype=dtype)
-        return contextlib.nullcontext()
-
     def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with self._autocast():
+        with autocast(self.device, self.config.precision):
             outputs = self.model(x)
         if isinstance(outputs, torch.Tensor):
             outputs = [outputs]
@@ -154,7 +152,7 @@ class BottomUpEstimator:
         center = scale = None
         for s in self.scales:
             resized, center, scale = resize_for_scale(image, self.input_size, s, min_scale)
-            x = normalise(resized, self.device)
+            x = normalise(resized, self.device, self.mean, self.std)
             if flip:
                 x = torch.cat((x, torch.flip(x, [3])), dim=0)
             heat, tags = stage_maps(self._forward(x), num_joints)
@@ -192,18 +190,6 @@ class BottomUpEstimator:
         if isinstance(image, torch.Tensor):
             image = image.detach().cpu().numpy()
         return self.group(self.aggregate(image))
-
-
-def output_layout(layout: KeypointLayout, wanted: str | None) -> tuple[KeypointLayout, bool]:
-    """The layout poses are returned in, and whether COCO -> PoseTrack conversion is needed."""
-    if wanted is None or wanted == layout.name:
-        return layout, False
-    if wanted in ("posetrack17", POSETRACK17_FROM_COCO.name) and layout.name == "coco17":
-        return POSETRACK17_FROM_COCO, True
-    raise ConfigError(
-        f"pose.output_layout: cannot convert {layout.name} keypoints to '{wanted}'"
-        " (supported: coco17 -> posetrack17)"
-    )
 
 
 def keypoint_boxes(keypoints: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Load HRNet / HigherHRNet checkpoints strictly, whatever layout they were saved in.
+"""Load checkpoints strictly, whatever layout they were saved in: the one reader for pose, detector
+and RAFT weights.
 
 Users bring the official releases (HRNet/deep-high-resolution-net.pytorch,
 HRNet/HigherHRNet-Human-Pose-Estimation) and MMPose's model zoo. The same weights appear under
@@ -15,7 +16,8 @@ different key names, so the layout is detected from the keys and renamed to ours
 Containers ``{"state_dict": ...}`` / ``{"model": ...}`` and a ``module.`` (DataParallel) prefix are
 unwrapped first. Anything that does not then match the model key for key and shape for shape is a
 :class:`~posetrack.errors.CheckpointError` naming the first offending keys and the file: never a
-silent partial load.
+silent partial load. torchvision's detector and RAFT files are plain state_dicts in the model's own
+names (layout ``official`` here, ``torchvision`` in the zoo).
 """
 
 from __future__ import annotations
@@ -117,7 +119,9 @@ def convert_state_dict(state_dict: Mapping[str, Tensor], model_keys: Iterable[st
 def check_state_dict(sd: Mapping[str, Tensor], model: nn.Module, source: str, layout: str) -> None:
     """Raise CheckpointError unless ``sd`` has exactly the model's keys with the same shapes."""
     own = model.state_dict()
-    missing = [k for k in own if k not in sd]
+    # BatchNorm's step counter carries no weights; torchvision's files (saved from FrozenBatchNorm
+    # models) have none, and PyTorch's own loader fills it in.
+    missing = [k for k in own if k not in sd and not k.endswith(".num_batches_tracked")]
     unexpected = [k for k in sd if k not in own]
     if missing or unexpected:
         parts = []
@@ -128,7 +132,7 @@ def check_state_dict(sd: Mapping[str, Tensor], model: nn.Module, source: str, la
         raise CheckpointError(
             f"{source}: checkpoint (layout {layout}) does not fit {type(model).__name__}: " + "; ".join(parts)
         )
-    wrong = [k for k, v in own.items() if tuple(sd[k].shape) != tuple(v.shape)]
+    wrong = [k for k, v in own.items() if k in sd and tuple(sd[k].shape) != tuple(v.shape)]
     if wrong:
         detail = ", ".join(f"{k} {list(sd[k].shape)} vs model {list(own[k].shape)}" for k in wrong[:_SHOW])
         more = f" (+{len(wrong) - _SHOW} more)" if len(wrong) > _SHOW else ""
@@ -158,11 +162,22 @@ def read_checkpoint(path: str | Path, allow_pickle: bool = False) -> object:
         raise CheckpointError(f"{p}: not a PyTorch checkpoint ({type(exc).__name__}: {text[:160]})") from None
 
 
-def load_checkpoint(model: nn.Module, path: str | Path, allow_pickle: bool = False) -> str:
+def _layout_agrees(found: str, expected: str) -> bool:
+    """Does the layout found in a file match the one a zoo entry declares?"""
+    if expected == "torchvision":
+        return found == "official"
+    return found == expected or found.startswith(expected + "-")
+
+
+def load_checkpoint(
+    model: nn.Module, path: str | Path, allow_pickle: bool = False, expected_layout: str | None = None
+) -> str:
     """Load ``path`` into ``model`` strictly, detecting the layout; returns the layout name.
 
     Floating tensors are cast to the dtype of the model's tensor they replace (the official fp16
-    files store float16 conv weights next to float32 BN statistics).
+    files store float16 conv weights next to float32 BN statistics). ``expected_layout`` (a zoo
+    entry's ``checkpoint_layout``) must agree with the layout found: a cached file that is not the
+    entry's is reported rather than loaded.
     """
     obj = read_checkpoint(path, allow_pickle)
     try:
@@ -170,10 +185,15 @@ def load_checkpoint(model: nn.Module, path: str | Path, allow_pickle: bool = Fal
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from None
     sd, layout = convert_state_dict(raw, model.state_dict().keys())
+    if expected_layout is not None and not _layout_agrees(layout, expected_layout):
+        raise CheckpointError(
+            f"{path}: the keys are in the {layout} layout, but this zoo entry's file is {expected_layout}"
+        )
     if containers:
         layout = f"{layout} (in {'/'.join(repr(c) for c in containers)})"
     check_state_dict(sd, model, str(path), layout)
     own = model.state_dict()
+    sd = {k: v for k, v in own.items() if k.endswith(".num_batches_tracked")} | sd
     sd = {k: v.to(own[k].dtype) if v.is_floating_point() and v.dtype != own[k].dtype else v for k, v in sd.items()}
     model.load_state_dict(sd, strict=True)
     return layout

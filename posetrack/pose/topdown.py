@@ -16,24 +16,20 @@ and lib/core/function.py ``validate``):
 
 from __future__ import annotations
 
-import contextlib
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from posetrack.devices import resolve_device
-from posetrack.errors import ConfigError
-from posetrack.keypoints import (
-    POSETRACK17_FROM_COCO,
-    KeypointLayout,
-    coco_to_posetrack,
-)
+from posetrack.devices import autocast, resolve_device
+from posetrack.keypoints import KeypointLayout, coco_to_posetrack, output_layout
 from posetrack.pose.config import PoseConfig
 from posetrack.pose.decode import decode_heatmaps
 from posetrack.pose.nms import crop_areas, oks_nms, rescore
 from posetrack.pose.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     affine_matrices,
     boxes_to_center_scale,
     crop_cv2,
@@ -41,8 +37,6 @@ from posetrack.pose.transforms import (
     normalize_crops,
 )
 from posetrack.types import Detections, Poses
-
-_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def _as_hwc(image: torch.Tensor) -> torch.Tensor:
@@ -85,8 +79,12 @@ class TopDownEstimator:
         config: PoseConfig,
         input_size: tuple[int, int],
         device: torch.device | str = "cpu",
+        *,
+        mean: tuple[float, float, float] | None = IMAGENET_MEAN,  # the weights entry's
+        std: tuple[float, float, float] | None = IMAGENET_STD,
     ) -> None:
         self.device = resolve_device(device)
+        self.mean, self.std = mean, std
         self.config = config
         self.model_layout = layout
         self.input_size = (int(input_size[0]), int(input_size[1]))
@@ -95,18 +93,7 @@ class TopDownEstimator:
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self._flip_index = torch.as_tensor(layout.flip_index, device=self.device)
-        out = config.output_layout
-        if out is None or out == layout.name:
-            self.layout = layout
-            self._convert = False
-        elif out in ("posetrack17", POSETRACK17_FROM_COCO.name) and layout.name == "coco17":
-            self.layout = POSETRACK17_FROM_COCO
-            self._convert = True
-        else:
-            raise ConfigError(
-                f"pose.output_layout: cannot convert {layout.name} keypoints to '{out}'"
-                " (supported: coco17 -> posetrack17)"
-            )
+        self.layout, self._convert = output_layout(layout, config.output_layout)
 
     # -- crops and network ---------------------------------------------------------------------
 
@@ -122,15 +109,10 @@ class TopDownEstimator:
             crops = torch.from_numpy(crop_cv2(arr, matrices, self.input_size)).permute(0, 3, 1, 2)
         return crops.to(self.device, non_blocking=True)
 
-    def _autocast(self):
-        if self.config.precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=_DTYPES[self.config.precision])
-
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with self._autocast():
+        with autocast(self.device, self.config.precision):
             out = self.model(x)
         if isinstance(out, (list, tuple)):
             out = out[-1]
@@ -141,7 +123,7 @@ class TopDownEstimator:
         """(N, 3, h, w) uint8 crops -> (N, K, h', w') float32 heatmaps (flip test included)."""
         outs = []
         for start in range(0, len(crops), self.config.batch_size):
-            x = normalize_crops(crops[start : start + self.config.batch_size].to(self.device))
+            x = normalize_crops(crops[start : start + self.config.batch_size].to(self.device), self.mean, self.std)
             n = len(x)
             if self.config.flip_test:
                 both = self._forward(torch.cat([x, x.flip(3)]))

@@ -28,12 +28,12 @@ import cv2
 import numpy as np
 import torch
 
+# torchvision.transforms.Normalize values used by the official test scripts (the zoo's default)
+from posetrack.zoo import IMAGENET_MEAN, IMAGENET_STD
+
 PIXEL_STD = 200.0
 PADDING = 1.25
 
-# torchvision.transforms.Normalize values used by the official test script.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def xywh_to_center_scale(
@@ -245,9 +245,19 @@ def crop_torch(
     return out.permute(0, 3, 1, 2).contiguous()
 
 
-def normalize_crops(crops: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 3, h, w) RGB -> float32 as the official ToTensor() then Normalize(ImageNet)."""
+def normalize_crops(
+    crops: torch.Tensor,
+    mean: tuple[float, float, float] | None = IMAGENET_MEAN,
+    std: tuple[float, float, float] | None = IMAGENET_STD,
+) -> torch.Tensor:
+    """uint8 (N, 3, h, w) RGB -> float32 as the official ToTensor() then Normalize(mean, std).
+
+    The one image normaliser of the pose stage (top-down crops and bottom-up images); ``mean`` and
+    ``std`` come from the weights entry (None: /255 only).
+    """
     x = crops.to(torch.float32).div(255)
-    mean = torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
-    return x.sub_(mean).div_(std)
+    if mean is not None:
+        x = x.sub_(torch.tensor(mean, dtype=torch.float32, device=x.device).view(1, 3, 1, 1))
+    if std is not None:
+        x = x.div_(torch.tensor(std, dtype=torch.float32, device=x.device).view(1, 3, 1, 1))
+    return x

@@ -1,16 +1,34 @@
-"""Tracking: flow propagation of people, OKS association (greedy / Hungarian), lifecycle, smoothing."""
+"""Tracking: flow propagation of people, OKS association (greedy / Hungarian), lifecycle, smoothing.
+
+Names are imported on first use, so loading a config (which imports ``posetrack.tracker.config``)
+does not pull in filterpy and scipy.
+"""
 
 from __future__ import annotations
 
-from posetrack.keypoints import KeypointLayout
-from posetrack.tracker.base import Tracker
-from posetrack.tracker.config import TrackerConfig
-from posetrack.tracker.oks_tracker import PoseTracker
+from typing import TYPE_CHECKING
+
+from posetrack.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from posetrack.keypoints import KeypointLayout
+    from posetrack.tracker.oks_tracker import PoseTracker
+
+_EXPORTS = {
+    "PoseTracker": "posetrack.tracker.oks_tracker",
+    "Tracker": "posetrack.tracker.base",
+    "TrackerConfig": "posetrack.tracker.config",
+}
 
 
-def build_tracker(config: TrackerConfig, layout: KeypointLayout) -> PoseTracker:
+def build_tracker(config, layout: KeypointLayout) -> PoseTracker:
     """A tracker for poses in ``layout`` (its OKS sigmas are used for association)."""
+    from posetrack.tracker.oks_tracker import PoseTracker
+
     return PoseTracker(config, layout)
+
+
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
 __all__ = ["PoseTracker", "Tracker", "TrackerConfig", "build_tracker"]

@@ -10,6 +10,9 @@ Used by ``posetrack track`` (tracking poses that some other estimator produced).
   distinct ``image_id`` values in increasing order, and the frame index is the id itself (or its
   last four digits for PoseTrack 2018 ids ``1VVVVVVFFFF``), used to find the frame in a video.
 
+The structure of both is checked by :mod:`posetrack.formats` (the same one-line errors as every
+other reader of these files).
+
 Track ids in the input are ignored. A missing ``bbox`` is made from the joints with a positive
 score, enlarged by 15 %.
 """
@@ -22,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from posetrack.errors import FormatError
+from posetrack.formats import coco, posetrack2018
+from posetrack.formats.common import frame_index_from_image_id, layout_from_categories
 from posetrack.jsonio import read_json
-from posetrack.keypoints import COCO17, POSETRACK17, KeypointLayout
+from posetrack.keypoints import COCO17, KeypointLayout
 from posetrack.tracker.boxes import keypoint_boxes
 from posetrack.types import Poses
-
-POSETRACK_ID_MIN = 10**9
 
 
 @dataclass
@@ -38,19 +41,6 @@ class PoseFrame:
     index: int  # frame index in the video (position for PoseTrack files)
     poses: Poses
     extra: list[dict]  # per pose: input fields carried to the output (score, ...)
-
-
-def _layout_from_categories(categories) -> KeypointLayout:
-    if isinstance(categories, list):
-        for cat in categories:
-            names = tuple(cat.get("keypoints", ())) if isinstance(cat, dict) else ()
-            if names == COCO17.joints:
-                return COCO17
-            if names == POSETRACK17.joints:
-                return POSETRACK17
-            if names:
-                raise FormatError(f"category keypoints {list(names)[:4]}... are neither COCO-17 nor PoseTrack-17")
-    return POSETRACK17
 
 
 def _pose_arrays(anns: list[dict], layout: KeypointLayout, where: str) -> tuple[Poses, list[dict]]:
@@ -87,34 +77,23 @@ def read_poses_file(path: str | Path) -> tuple[list[PoseFrame], KeypointLayout]:
     path = Path(path)
     data = read_json(path, "poses file")
     frames: list[PoseFrame] = []
-    if isinstance(data, dict) and isinstance(data.get("images"), list) and isinstance(data.get("annotations"), list):
-        layout = _layout_from_categories(data.get("categories"))
-        by_image: dict = {}
-        for i, img in enumerate(data["images"]):
-            if not isinstance(img, dict) or "id" not in img:
-                raise FormatError(f"{path}: images[{i}] has no 'id'")
-            by_image[img["id"]] = []
-        for i, ann in enumerate(data["annotations"]):
-            if not isinstance(ann, dict) or ann.get("image_id") not in by_image:
-                raise FormatError(f"{path}: annotations[{i}]: 'image_id' does not name an entry of 'images'")
+    if posetrack2018.is_posetrack2018(data):
+        layout = layout_from_categories(data.get("categories"))
+        position = posetrack2018.index_images(data, str(path))
+        by_image: list[list[dict]] = [[] for _ in data["images"]]
+        for index, ann, _ in posetrack2018.annotations_by_image(data, str(path), position):
             if "keypoints" in ann:
-                by_image[ann["image_id"]].append(ann)
+                by_image[index].append(ann)
         for i, img in enumerate(data["images"]):
-            poses, extra = _pose_arrays(by_image[img["id"]], layout, f"{path}: image {img['id']}")
+            poses, extra = _pose_arrays(by_image[i], layout, f"{path}: image {img['id']}")
             frames.append(PoseFrame(dict(img), i, poses, extra))
         return frames, layout
-    if isinstance(data, list):
+    if coco.is_results_list(data):
         layout = COCO17
-        groups: dict[int, list] = {}
-        for i, ann in enumerate(data):
-            image_id = ann.get("image_id") if isinstance(ann, dict) else None
-            if isinstance(image_id, bool) or not isinstance(image_id, int):
-                raise FormatError(f"{path}: entry {i}: expected an object with an integer 'image_id'")
-            if ann.get("category_id", 1) == 1:
-                groups.setdefault(image_id, []).append(ann)
+        groups = coco.people_by_image(data, str(path), "'keypoints'")
         for image_id in sorted(groups):
-            index = image_id % 10000 if image_id >= POSETRACK_ID_MIN else image_id
-            poses, extra = _pose_arrays(groups[image_id], layout, f"{path}: image_id {image_id}")
+            index = frame_index_from_image_id(image_id)
+            poses, extra = _pose_arrays([a for _, a in groups[image_id]], layout, f"{path}: image_id {image_id}")
             image = {"id": image_id, "file_name": f"{index:06d}.jpg", "frame_id": image_id}
             frames.append(PoseFrame(image, index, poses, extra))
         return frames, layout

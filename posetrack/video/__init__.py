@@ -12,7 +12,7 @@ does not pull in PyAV and OpenCV.
 
 from __future__ import annotations
 
-from importlib import import_module
+from posetrack.lazy import lazy_attributes
 
 _EXPORTS = {
     "AnnotatedVideoWriter": "posetrack.video.annotated",
@@ -27,10 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'posetrack.video' has no attribute '{name}'")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 import posetrack.cli.track  # noqa: F401  (registers the command)
 from posetrack.cli.main import cli
 from posetrack.keypoints import COCO17
-from posetrack.synthetic import OraclePoseEstimator, Person, SyntheticScene, write_video
+from posetrack.synthetic import Person, SyntheticScene, write_video
+from posetrack.testing import OraclePoseEstimator
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,8 @@ import pytest
 
 from posetrack.flow import FlowConfig, build_flow
 from posetrack.keypoints import COCO17
-from posetrack.synthetic import (
-    FlakyDetector,
-    OraclePoseEstimator,
-    Person,
-    SyntheticScene,
-    count_id_switches,
-    crossing_scene,
-    match_gt,
-    run_tracking,
-)
+from posetrack.synthetic import Person, SyntheticScene, crossing_scene
+from posetrack.testing import FlakyDetector, OraclePoseEstimator, count_id_switches, match_gt, run_tracking
 from posetrack.tracker import TrackerConfig, build_tracker
 from posetrack.types import Detections
 

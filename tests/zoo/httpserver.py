@@ -120,7 +120,13 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def tiny_entry(name: str, urls: tuple[str, ...], digest: str | None, **kw) -> zoo.ZooEntry:
+# An architecture for the test entries to belong to (never built by these tests).
+TINY_ARCH = zoo.Architecture(name="tiny-net", kind="topdown", builder="torch.nn:Identity",
+                             default_weights="tiny-net-coco",
+                             preprocessing=zoo.Preprocessing(input_size=(48, 64), keypoint_layout="coco17"))
+
+
+def tiny_entry(name: str, urls: tuple[str, ...], digest: str | None, **kw) -> zoo.Weights:
     kw.setdefault("filename", None)
-    return zoo.ZooEntry(name=name, kind="pose-topdown", model="tiny-net", urls=urls, sha256=digest,
-                        keypoint_layout="coco17", input_size=(64, 48), **kw)
+    return zoo.Weights(name=name, arch="tiny-net", urls=urls, sha256=digest,
+                       preprocessing=TINY_ARCH.preprocessing, **kw)

@@ -9,14 +9,14 @@ from posetrack import zoo
 from posetrack.cli import weights  # noqa: F401  (registers the group)
 from posetrack.cli.main import cli
 
-from .httpserver import checkpoint_bytes, sha256, tiny_entry
+from .httpserver import TINY_ARCH, checkpoint_bytes, sha256, tiny_entry
 
 
 @pytest.fixture
 def tiny(server, cache):
     data = checkpoint_bytes(seed=21)
     entry = tiny_entry("tiny-net-coco", (server.add("/w/tiny_cli.pth", data),), sha256(data))
-    with zoo.registered(entry):
+    with zoo.registered(TINY_ARCH, entry):
         yield entry, data
 
 
@@ -71,7 +71,7 @@ def test_download_then_verify_then_detect_corruption(tiny, server):
 
 def test_download_errors_are_one_line_and_exit_2(server, cache):
     gone = tiny_entry("gone-net-coco", (server.url("/w/gone-0badc0de.pth"),), "0badc0de")
-    with zoo.registered(gone):
+    with zoo.registered(TINY_ARCH, gone):
         res = _run("download", "-q", "gone-net-coco")
     assert res.exit_code == 2
     err = res.stderr.strip()
@@ -86,9 +86,9 @@ def test_download_errors_are_one_line_and_exit_2(server, cache):
 def test_download_all_skips_manual_entries(server, cache, monkeypatch):
     data = checkpoint_bytes(seed=22)
     a = tiny_entry("a-net-coco", (server.add("/w/a.pth", data),), sha256(data))
-    manual = zoo.ZooEntry(name="b-net-coco", kind="pose-bottomup", model="b-net", filename="b.pth",
-                          manual="a Drive folder")
-    monkeypatch.setattr(zoo, "_REGISTRY", {a.name: a, manual.name: manual})
+    manual = zoo.Weights(name="b-net-coco", arch="tiny-net", filename="b.pth", manual="a Drive folder")
+    monkeypatch.setattr(zoo, "_WEIGHTS", {a.name: a, manual.name: manual})
+    monkeypatch.setattr(zoo, "_ARCHS", {TINY_ARCH.name: TINY_ARCH})
     res = _run("download", "--all", "-q")
     assert res.exit_code == 0, res.output
     assert "skipped b-net-coco: no direct download" in res.output

@@ -17,7 +17,7 @@ from posetrack import zoo
 from posetrack.download import RetryPolicy, download_file
 from posetrack.errors import ConfigError, DownloadError, InputError
 
-from .httpserver import FAST, checkpoint_bytes, sha256, tiny_entry
+from .httpserver import FAST, TINY_ARCH, checkpoint_bytes, sha256, tiny_entry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -217,7 +217,7 @@ def test_file_changed_after_verification_is_checked_again(server, cache):
 
 
 def test_entry_without_url_says_where_to_get_and_put_the_file(cache, tmp_path):
-    entry = zoo.ZooEntry(name="tiny-official", kind="pose-bottomup", model="tiny-net",
+    entry = zoo.Weights(name="tiny-official", arch="tiny-net",
                          filename="pose_tiny.pth", manual="the authors' Drive folder")
     with pytest.raises(DownloadError) as ei:
         zoo.ensure_downloaded(entry)
@@ -236,7 +236,7 @@ def test_resolve_weights(server, cache, tmp_path):
     entry = tiny_entry("tiny-net-coco", (url,), sha256(data))
     local = tmp_path / "mine.pth"
     local.write_bytes(data)
-    with zoo.registered(entry):
+    with zoo.registered(TINY_ARCH, entry):
         assert zoo.resolve_weights(None, "tiny-net") is None
         assert zoo.default_entry_for_model("tiny-net") is entry
         path = zoo.resolve_weights("zoo", "tiny-net", progress=False, retry=FAST)
@@ -245,8 +245,10 @@ def test_resolve_weights(server, cache, tmp_path):
         assert zoo.resolve_weights(str(local), "tiny-net") == local
         with pytest.raises(ConfigError, match="are for model 'tiny-net', not 'hrnet-w32-256x192'"):
             zoo.resolve_weights("tiny-net-coco", "hrnet-w32-256x192")
-        with pytest.raises(ConfigError, match="no weights for model 'no-such-net'"):
+        with pytest.raises(ConfigError, match="unknown architecture 'no-such-net'"):
             zoo.resolve_weights("zoo", "no-such-net")
+        with pytest.raises(ConfigError, match="no weights for model 'hrnet-w8-128x96'"):
+            zoo.resolve_weights("zoo", "hrnet-w8-128x96")
         with pytest.raises(InputError, match="weights file not found: tiny-net-coc .*did you mean"):
             zoo.resolve_weights("tiny-net-coc", "tiny-net")
     assert "tiny-net-coco" not in {e.name for e in zoo.entries()}  # registered() cleaned up
