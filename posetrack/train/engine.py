@@ -434,7 +434,7 @@ class Trainer:
             total_bad = int(sums[2].item())
             if total_bad > self.config.data.max_bad_images * len(data.train):
                 raise InputError(f"{total_bad} training images did not decode in epoch {epoch + 1} (more than "
-                                 f"data.max_bad_images={self.config.data.max_bad_images:g}), e.g. {sorted(warned)[0]}")
+                                 f"data.max_bad_images={self.config.data.max_bad_images:g}), e.g. {min(warned) if warned else 'see the warnings'}")
             res = EpochResult(epoch + 1, lr, sums[0].item() / nseen,
                               {k: sums[3 + i].item() / nseen for i, k in enumerate(part_names)},
                               int(sums[1].item()), seconds, total_bad)

@@ -39,7 +39,9 @@ def topdown_target(
     * the centre is ``int(x / stride + 0.5)`` with Python ``int`` (truncation towards zero, so
       ``x / stride`` in (-1.5, 0.5) lands on column 0);
     * the window is ``[int(mu - 3 sigma), int(mu + 3 sigma + 1))``; a joint whose window lies
-      wholly outside the map gets weight 0 (and no gaussian); one partly outside is clipped;
+      wholly outside the map gets weight 0 (and no gaussian); one partly outside is clipped; the
+      official test is ``br < 0``, so a window ending exactly at column 0 keeps weight 1 with an
+      empty map;
     * only joints with weight > 0.5 are drawn; an invisible joint keeps weight 0 even when inside;
     * ``joints_weight`` (per joint, e.g. the official COCO 1/1.2/1.5 table) multiplies the weight
       (``USE_DIFFERENT_JOINTS_WEIGHT``).
