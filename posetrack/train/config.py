@@ -1,4 +1,4 @@
-"""The training config: typed sections validated at load, YAML presets ``configs/train-*.yaml``.
+"""The training config: typed sections validated at load, YAML presets in ``configs/train/``.
 
 Every value a run uses is a key here, settable with ``--set section.key=value``. Defaults are the
 official HRNet COCO W32 256x192 recipe (``w32_256x192_adam_lr1e-3.yaml``); the bottom-up values are
@@ -149,11 +149,37 @@ class TrainConfig:
             raise ValueError(f"device: {d!r} is not one of auto, cpu, cuda, cuda:N")
 
 
-def load_train_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """A preset name (``train-hrnet-coco``) or YAML file, ``base:`` resolved, overrides applied."""
-    from posetrack.config import _apply_override, _read_yaml, resolve_config_path
+def train_preset_names() -> list[str]:
+    from posetrack.config import config_dirs
 
-    path = resolve_config_path(name_or_path)
+    return sorted({p.stem for d in config_dirs() if (d / "train").is_dir() for p in (d / "train").glob("*.yaml")})
+
+
+def resolve_train_config(name_or_path: str) -> Path:
+    """A YAML path, or a preset name looked up in ``<config dir>/train/`` (kept apart from the
+    pipeline presets, which are a different config type)."""
+    from posetrack.config import config_dirs
+
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        if not path.is_file():
+            raise ConfigError(f"{name_or_path}: config file not found")
+        return path
+    for d in config_dirs():
+        candidate = d / "train" / f"{name_or_path}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"unknown training config '{name_or_path}' (presets: {', '.join(train_preset_names())})")
+
+
+def load_train_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """A preset name (``hrnet-w32-coco``) or YAML file, ``base:`` resolved, overrides applied.
+
+    ``base:`` names a file next to the config (``base: hrnet-w32-coco.yaml``) or a path.
+    """
+    from posetrack.config import _apply_override, _read_yaml
+
+    path = resolve_train_config(name_or_path)
     data = _read_yaml(path)
     data.setdefault("name", path.stem)
     for dotted, value in (overrides or {}).items():

@@ -174,13 +174,19 @@ def build_network(name: str, num_joints: int | None) -> tuple[nn.Module, object]
 
 
 def load_init(model: nn.Module, init: str | None, model_name: str) -> str | None:
-    """Starting weights: None = from scratch; else a file / 'zoo' / zoo name, loaded strictly."""
+    """Starting weights: None = from scratch; else a file / 'zoo' / zoo name, loaded strictly.
+
+    A zoo name may belong to another registry model with the same tensors (fine-tuning the COCO
+    HRNet on PoseTrack-17 joints): it is fetched under its own model name; the strict load below
+    is what decides whether it fits.
+    """
     if init is None or init == "none":
         return None
     from posetrack.pose.checkpoints import load_checkpoint
-    from posetrack.zoo import resolve_weights
+    from posetrack.zoo import entries, resolve_weights
 
-    path = resolve_weights(init, model_name)
+    owner = next((e.model for e in entries() if e.name == init), model_name)
+    path = resolve_weights(init, owner)
     try:
         load_checkpoint(model, path)
     except CheckpointError as e:

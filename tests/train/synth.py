@@ -58,11 +58,13 @@ def write_coco(root: Path, split: str, n: int, seed: int = 0, *, layout: str = "
                 "num_keypoints": int(vis.sum()), "keypoints": [float(v) for v in flat.reshape(-1)],
                 "segmentation": [[x1, y1, x2, y1, x2, y2, x1, y2]],
             })
-        if crowd:
+        if crowd:  # a 20x20 crowd region at the top left, as COCO stores them (uncompressed RLE)
+            region = np.zeros((height, width), np.uint8)
+            region[:20, :20] = 1
             anns.append({"id": len(anns) + 1, "image_id": img_id, "category_id": 1, "iscrowd": 1,
                          "bbox": [0, 0, 20, 20], "area": 400, "num_keypoints": 0,
                          "keypoints": [0.0] * (3 * num_joints),
-                         "segmentation": {"counts": [0, 20 * 20, width * height - 400], "size": [height, width]}})
+                         "segmentation": {"counts": _rle_counts(region), "size": [height, width]}})
         if no_keypoint_person:
             anns.append({"id": len(anns) + 1, "image_id": img_id, "category_id": 1, "iscrowd": 0,
                          "bbox": [width - 30, height - 30, 20, 20], "area": 400, "num_keypoints": 0,
@@ -73,6 +75,14 @@ def write_coco(root: Path, split: str, n: int, seed: int = 0, *, layout: str = "
     path = root / "annotations" / f"{prefix}_{split}.json"
     path.write_text(json.dumps({"images": images, "annotations": anns, "categories": cats}))
     return path
+
+
+def _rle_counts(mask: np.ndarray) -> list[int]:
+    """COCO's uncompressed RLE: run lengths in column-major order, starting with a run of zeros."""
+    flat = mask.flatten(order="F")
+    change = np.flatnonzero(np.diff(flat)) + 1
+    runs = np.diff(np.concatenate([[0], change, [len(flat)]])).tolist()
+    return runs if flat[0] == 0 else [0] + runs
 
 
 def write_posetrack(root: Path, split: str, n_sequences: int = 2, n_frames: int = 6, seed: int = 0) -> list[str]:
