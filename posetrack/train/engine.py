@@ -21,9 +21,9 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -284,9 +284,9 @@ class Trainer:
                 raise OutputError(f"cannot create {self.out}: {e}") from None
 
     def run(self) -> TrainResult:
-        cfg = self.config
-        tc = cfg.train
         from posetrack.devices import resolve_device
+
+        cfg = self.config
 
         d = init_distributed(resolve_device(cfg.device).type)
         try:

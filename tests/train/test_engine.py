@@ -104,9 +104,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_ddp_two_cpu_processes_equal_one_process(coco_root, tmp_path):
+def test_ddp_two_cpu_processes_equal_one_process(tmp_path):
     """2 gloo processes x batch 2 == 1 process x batch 4 (BatchNorm frozen: per-GPU BN statistics are
-    the one thing DDP changes, in the official recipe too)."""
+    the one thing DDP changes, in the official recipe too). An even number of samples, so that the
+    DistributedSampler pads nothing."""
+    coco_root = tmp_path / "data"
+    write_coco(coco_root, "train", 6, seed=3, width=96, height=80, people=1)
     sets = {**TINY, "train.epochs": 2, "data.val_split": None, "train.freeze_bn": True, "train.lr": 0.002}
     single = train(load_train_config("hrnet-w32-coco", sets), coco_root, tmp_path / "one", init="none")
     args = [a for k, v in {**sets, "train.batch_size": 2}.items() for a in ("--set", f"{k}={json.dumps(v)}")]
@@ -118,6 +121,7 @@ def test_ddp_two_cpu_processes_equal_one_process(coco_root, tmp_path):
         capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     lines = [json.loads(x) for x in (tmp_path / "two" / "log.jsonl").read_text().splitlines()]
+    assert single.epochs[0].samples == 6
     for e, line in zip(single.epochs, lines):
         assert line["samples"] == e.samples
         assert line["loss"] == pytest.approx(e.loss, rel=1e-4)
@@ -126,3 +130,26 @@ def test_ddp_two_cpu_processes_equal_one_process(coco_root, tmp_path):
     for k in a:
         if a[k].is_floating_point():
             torch.testing.assert_close(a[k], b[k], rtol=1e-3, atol=1e-5)
+
+
+def test_bottomup_and_posetrack_runs(tmp_path):
+    from posetrack.pose.models import build_model
+    from tests.train.synth import write_posetrack
+
+    root = tmp_path / "coco"
+    write_coco(root, "train", 2, seed=1, width=96, height=80, crowd=True)
+    cfg = load_train_config("higherhrnet-w32-coco", {
+        "model.name": "higherhrnet-w8-128", "model.input_size": [64, 64], "data.train_split": "train",
+        "data.val_split": None, "train.epochs": 1, "train.batch_size": 2, "train.workers": 0, "train.progress": False})
+    res = train(cfg, root, tmp_path / "bu", init="none")
+    assert set(res.epochs[0].parts) == {"heatmaps_0", "push_0", "pull_0", "heatmaps_1"}
+    build_model("higherhrnet-w8-128", tmp_path / "bu" / "best.pth")  # strict
+    pt = tmp_path / "pt"
+    write_posetrack(pt, "train", 1, 3)
+    write_posetrack(pt, "val", 1, 3, seed=1)
+    cfg = load_train_config("hrnet-w32-posetrack18", {
+        "model.name": "hrnet-w8-128x96", "model.input_size": [32, 64], "train.epochs": 1, "train.batch_size": 4,
+        "train.workers": 0, "train.progress": False})
+    res = train(cfg, pt, tmp_path / "pto", init="none")
+    val = res.epochs[0].val
+    assert 0.0 <= val["mAP"] <= 1.0 and "ap_head" in val
