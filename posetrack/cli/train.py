@@ -43,11 +43,19 @@ def train_cmd(kind, config_name, data_root, out_dir, resume, init, device, sets,
         from posetrack.errors import ConfigError
 
         raise ConfigError(f"{config_name} is a {config.kind} config, not {kind}")
+    import signal
+
+    def _interrupt(signum, frame):  # SIGTERM (a killed job, torchrun stopping) ends like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         result = train(config, data_root, out_dir, resume=resume, init=init)
     except KeyboardInterrupt:
         raise UserError(f"training interrupted; the last finished epoch is saved in {out_dir}, "
                         "continue with --resume") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     last = result.epochs[-1] if result.epochs else None
     if last is not None:
         best = f", best {result.best:.4f}" if result.best is not None else ""

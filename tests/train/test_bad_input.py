@@ -140,3 +140,38 @@ def test_interrupted_save_leaves_no_partial_file(tmp_path, monkeypatch):
         ckpt.save_atomic({"a": torch.ones(3)}, target)
     assert torch.equal(torch.load(target, weights_only=True)["a"], torch.zeros(3))  # the old file, whole
     assert [p.name for p in tmp_path.iterdir()] == ["last.pth"]
+
+
+def test_concurrent_run_on_the_same_folder(root, tmp_path):
+    import fcntl
+
+    out = tmp_path / "o"
+    out.mkdir()
+    with open(out / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another training holds the folder
+        one_line_error(*run(*train_args(root, out)), "another training")
+    assert not (out / "last.pth").exists()
+
+
+def test_sigterm_ends_with_one_line_and_whole_checkpoints(root, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "o"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), OMP_NUM_THREADS="1")
+    args = train_args(root, out, "--set", "train.epochs=50")
+    p = subprocess.Popen([sys.executable, "-m", "posetrack.cli", *args], stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 240
+    while not (out / "train_state.pth").exists() and time.time() < deadline and p.poll() is None:
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 2, err
+    assert err.strip().splitlines()[-1].startswith("posetrack: error: training interrupted")
+    assert not [f for f in out.iterdir() if f.name.endswith(".part")]
+    state = torch.load(out / "train_state.pth", weights_only=True)
+    assert state["epoch"] >= 1
+    torch.load(out / "last.pth", weights_only=True)

@@ -100,5 +100,11 @@ def bottomup_records(coco, images_dir: Path, num_joints: int, source: str, with_
 
 
 def load_coco_split(annotations: Path):
-    """pycocotools COCO of an annotation file, checked (FormatError naming the file)."""
-    return load_coco(annotations)
+    """pycocotools COCO of an annotation file, checked (FormatError naming the file).
+
+    ``iscrowd`` defaults to 0 where a file leaves it out (pycocotools' ``getAnnIds`` needs it).
+    """
+    coco = load_coco(annotations)
+    for ann in coco.dataset.get("annotations", []):
+        ann.setdefault("iscrowd", 0)
+    return coco
