@@ -14,7 +14,7 @@ from posetrack.errors import UserError
 @cli.command("train")
 @click.argument("kind", type=click.Choice(["topdown", "bottomup"]))
 @click.option("-c", "--config", "config_name", required=True,
-              help="Training preset (e.g. train-hrnet-w32-coco) or YAML file.")
+              help="Training preset in configs/train/ (e.g. hrnet-w32-coco) or a YAML file.")
 @click.option("--data", "data_root", required=True, type=click.Path(path_type=Path),
               help="Dataset root (COCO: annotations/ + <split>/ or images/<split>/; PoseTrack: annotations/<split>/).")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path),
