@@ -101,3 +101,20 @@ def test_crowdpose_bottomup_has_14_joints_and_no_mask(tmp_path):
     s = data.train[0]
     assert s["heatmaps"][0].shape[0] == 14 and s["masks"][0].min() >= 0
     assert data.train.records[0].ignore == []  # CrowdPose: no ignore mask, as the official
+
+
+def test_topdown_validation_boxes_from_a_detection_file(tmp_path):
+    ann = write_coco(tmp_path, "val", 2, seed=6, width=96, height=80)
+    write_coco(tmp_path, "train", 2, seed=6, width=96, height=80)
+    gt = json.loads(ann.read_text())["annotations"]
+    dets = [{"image_id": a["image_id"], "category_id": 1, "bbox": a["bbox"], "score": 0.8} for a in gt]
+    dets.append({"image_id": gt[0]["image_id"], "category_id": 1, "bbox": [1, 1, 10, 10], "score": 0.3})
+    det_file = tmp_path / "dets.json"
+    det_file.write_text(json.dumps(dets))
+    cfg = load_train_config("hrnet-w32-coco", {"model.name": "hrnet-w8-128x96", "data.train_split": "train",
+                                               "data.val_split": "val", "data.val_detections": str(det_file)})
+    data = build_data(cfg, tmp_path, model_spec("hrnet-w8-128x96"), 17)
+    boxes = data.val.boxes
+    assert sum(len(b[0]) for b in boxes.values()) == len(dets)
+    assert sorted(boxes[gt[0]["image_id"]][1].tolist()) == [0.3] + [0.8] * sum(
+        a["image_id"] == gt[0]["image_id"] for a in gt)

@@ -140,7 +140,8 @@ def test_bottomup_and_posetrack_runs(tmp_path):
     write_coco(root, "train", 2, seed=1, width=96, height=80, crowd=True)
     cfg = load_train_config("higherhrnet-w32-coco", {
         "model.name": "higherhrnet-w8-128", "model.input_size": [64, 64], "data.train_split": "train",
-        "data.val_split": None, "train.epochs": 1, "train.batch_size": 2, "train.workers": 0, "train.progress": False})
+        "data.val_split": None, "train.epochs": 1, "train.batch_size": 2, "train.workers": 0, "train.progress": False,
+        "train.channels_last": True})
     res = train(cfg, root, tmp_path / "bu", init="none")
     assert set(res.epochs[0].parts) == {"heatmaps_0", "push_0", "pull_0", "heatmaps_1"}
     build_model("higherhrnet-w8-128", tmp_path / "bu" / "best.pth")  # strict
