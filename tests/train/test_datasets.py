@@ -118,3 +118,34 @@ def test_topdown_validation_boxes_from_a_detection_file(tmp_path):
     assert sum(len(b[0]) for b in boxes.values()) == len(dets)
     assert sorted(boxes[gt[0]["image_id"]][1].tolist()) == [0.3] + [0.8] * sum(
         a["image_id"] == gt[0]["image_id"] for a in gt)
+
+
+def test_posetrack2017_annolist_gives_the_same_records(tmp_path):
+    from posetrack.evaluation.posetrack_io import read_sequence
+
+    a = tmp_path / "a"
+    write_posetrack(a, "train", n_sequences=1, n_frames=3)
+    src = next((a / "annotations" / "train").glob("*.json"))
+    seq = read_sequence(str(src), is_gt=True)
+    annolist = []
+    for fr in seq.frames:
+        rects = []
+        for p in range(len(fr.people)):
+            pts = [{"id": [j], "x": [float(fr.people.xy[p, j, 0])], "y": [float(fr.people.xy[p, j, 1])]}
+                   for j in range(15) if fr.people.present[p, j]]
+            x1, y1, x2, y2 = (float(v) for v in fr.people.head[p])
+            rects.append({"track_id": [int(fr.people.track_ids[p])], "x1": [x1], "y1": [y1], "x2": [x2], "y2": [y2],
+                          "annopoints": [{"point": pts}]})
+        regions = [{"point": [{"x": [float(x)], "y": [float(y)]} for x, y in poly]} for poly in fr.ignore]
+        annolist.append({"image": [{"name": fr.name}], "annorect": rects, "ignore_regions": regions})
+    b = tmp_path / "b"
+    (b / "annotations" / "train").mkdir(parents=True)
+    (b / "annotations" / "train" / src.name).write_text(json.dumps({"annolist": annolist}))
+    (b / "images").symlink_to(a / "images")
+    ra, _ = posetrack_records(a, "train", 0.75)
+    rb, _ = posetrack_records(b, "train", 0.75)
+    assert len(ra) == len(rb) > 0
+    for x, y in zip(ra, rb):
+        np.testing.assert_allclose(x.joints, y.joints)
+        np.testing.assert_allclose(x.scale, y.scale)
+        assert y.image.is_file()
