@@ -87,7 +87,7 @@ def resolve_config_path(name_or_path: str) -> Path:
     )
 
 
-def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+def read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in seen:
         raise ConfigError(f"{path}: 'base' refers back to itself")
     try:
@@ -109,10 +109,10 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         raise ConfigError(f"{path}: invalid value for 'base': expected a preset name or path")
     sibling = path.parent / base  # a file named relative to the config that names it comes first
     base_path = sibling if sibling.is_file() else resolve_config_path(base)
-    return merge(_read_yaml(base_path, seen + (path.resolve(),)), data)
+    return merge(read_yaml(base_path, seen + (path.resolve(),)), data)
 
 
-def _apply_override(data: dict, dotted: str, value: Any) -> None:
+def apply_override(data: dict, dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     node = data
     for key in parents:
@@ -131,11 +131,11 @@ def load_config(
         source = "<defaults>"
     else:
         path = resolve_config_path(name_or_path)
-        data = _read_yaml(path)
+        data = read_yaml(path)
         data.setdefault("name", path.stem)
         source = str(path)
     for dotted, value in (overrides or {}).items():
-        _apply_override(data, dotted, value)
+        apply_override(data, dotted, value)
     return from_dict(PipelineConfig, data, source)
 
 

@@ -8,5 +8,6 @@ from posetrack.cli import (  # noqa: F401  (imported for their registration side
     eval_posetrack21,
     run,
     track,
+    train,
     weights,
 )

@@ -1,0 +1,87 @@
+"""What every training dataset shares: dataset roots, image decoding with a failure budget, layouts."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from posetrack.errors import InputError
+from posetrack.keypoints import COCO17, POSETRACK17, KeypointLayout
+
+log = logging.getLogger("posetrack")
+
+# CrowdPose's 14 joints (HigherHRNet FLIP_CONFIG['CROWDPOSE'], crowdposetools sigmas).
+CROWDPOSE14 = KeypointLayout(
+    name="crowdpose14",
+    joints=(
+        "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+        "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "head", "neck",
+    ),
+    flip_pairs=((0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11)),
+    skeleton=((12, 13), (13, 0), (13, 1), (0, 2), (2, 4), (1, 3), (3, 5), (13, 7), (13, 6), (6, 8),
+              (8, 10), (7, 9), (9, 11)),
+    sigmas=(0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089, 0.079, 0.079),
+)  # fmt: skip
+
+# Joints the half-body augmentation counts as upper body (official COCO upper_body_ids 0..10).
+UPPER_BODY = {
+    "coco17": tuple(range(11)),
+    "posetrack17": tuple(range(11)),
+    "crowdpose14": (0, 1, 2, 3, 4, 5, 12, 13),
+}
+# Official COCO USE_DIFFERENT_JOINTS_WEIGHT table (elbows/knees 1.2, wrists/ankles 1.5).
+COCO_JOINTS_WEIGHT = np.array([1, 1, 1, 1, 1, 1, 1, 1.2, 1.2, 1.5, 1.5, 1, 1, 1.2, 1.2, 1.5, 1.5], np.float32)
+
+LAYOUTS = {"coco": COCO17, "posetrack": POSETRACK17, "crowdpose": CROWDPOSE14}
+
+
+def read_rgb(path: str | Path) -> np.ndarray | None:
+    """RGB uint8 as the official loaders read it (IMREAD_COLOR | IGNORE_ORIENTATION, BGR->RGB);
+    None when the file is missing or does not decode."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if bgr is None:
+        return None
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+@dataclass(frozen=True)
+class CocoPaths:
+    annotations: Path
+    images: Path
+
+
+def coco_paths(root: str | Path, split: str, prefix: str = "person_keypoints") -> CocoPaths:
+    """``ROOT/annotations/<prefix>_<split>.json`` and the images in ``ROOT/<split>/`` or
+    ``ROOT/images/<split>/`` (the official layout); InputError naming what is missing."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"dataset root not found: {root}")
+    ann = root / "annotations" / f"{prefix}_{split}.json"
+    if not ann.is_file():
+        raise InputError(f"{root}: no annotation file annotations/{ann.name} for split '{split}'")
+    for images in (root / split, root / "images" / split, root / "images"):
+        if images.is_dir():
+            return CocoPaths(ann, images)
+    raise InputError(f"{root}: no image folder for split '{split}' ({split}/ or images/{split}/)")
+
+
+def check_files(paths: list[Path], max_bad: float, what: str) -> np.ndarray:
+    """Boolean mask of the files that exist; warns about each missing one (named), stops with
+    InputError when more than ``max_bad`` of them are missing."""
+    ok = np.array([os.path.isfile(p) for p in paths], dtype=bool)
+    missing = [p for p, k in zip(paths, ok) if not k]
+    if paths and len(missing) > max_bad * len(paths):
+        raise InputError(
+            f"{len(missing)} of {len(paths)} {what} images are missing (more than data.max_bad_images="
+            f"{max_bad:g}), e.g. {missing[0]}"
+        )
+    for p in missing[:20]:
+        log.warning("image missing, skipped: %s", p)
+    if len(missing) > 20:
+        log.warning("... and %d more missing images", len(missing) - 20)
+    return ok
