@@ -32,7 +32,7 @@ import difflib
 import importlib
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -89,6 +89,10 @@ class Architecture:
     def input_size(self) -> tuple[int, int] | None:
         """(width, height) the network is run at without zoo weights."""
         return self.preprocessing.input_size
+
+    def with_input_size(self, size: tuple[int, int]) -> Architecture:
+        """The same network run (or trained) at another (width, height)."""
+        return replace(self, preprocessing=replace(self.preprocessing, input_size=(int(size[0]), int(size[1]))))
 
     @property
     def layout(self) -> str | None:

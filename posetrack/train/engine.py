@@ -169,14 +169,12 @@ def build_data(config: TrainConfig, root: Path, spec, num_joints: int) -> Data:
 
 def build_network(name: str, num_joints: int | None) -> tuple[nn.Module, object]:
     """The registry network ``name`` (official random init), with another joint count if asked."""
-    from posetrack.pose.models import EfficientHRNet, HigherHRNet, HRNet, build_model, model_spec
+    from posetrack.pose.models import build_model, model_spec
 
     spec = model_spec(name)
     if num_joints is None or num_joints == spec.num_joints:
         return build_model(name), spec
-    arch = {"hrnet": HRNet, "higherhrnet": HigherHRNet, "efficienthrnet": EfficientHRNet}[spec.arch]
-    kwargs = dict(spec.factory_kwargs, num_joints=num_joints)
-    return arch(**kwargs).eval(), spec
+    return spec.build(num_joints=num_joints).eval(), spec
 
 
 def load_init(model: nn.Module, init: str | None, model_name: str) -> str | None:
@@ -312,12 +310,10 @@ class Trainer:
         np.random.seed(tc.seed % 2**32)
         model, spec = build_network(cfg.model.name, cfg.model.num_joints)
         if cfg.model.input_size is not None:
-            from dataclasses import replace
-
             w, h = cfg.model.input_size
             if spec.kind == "bottomup" and w != h:
                 raise ConfigError("model.input_size: bottom-up networks take a square input")
-            spec = replace(spec, input_size=(int(w), int(h)))
+            spec = spec.with_input_size((w, h))
         if spec.kind != cfg.kind:
             raise ConfigError(f"model.name '{spec.name}' is a {spec.kind} network, not {cfg.kind}")
         num_joints = cfg.model.num_joints or spec.num_joints

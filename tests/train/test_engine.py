@@ -42,9 +42,7 @@ def test_loss_falls_and_ap_rises_above_untrained(coco_root, tmp_path):
     cfg = tiny_config(**{"train.epochs": 10, "train.lr": 0.005, "augment.rotation_prob": 0.0,
                          "augment.half_body_prob": 0.0, "augment.scale_factor": 0.1})
     model, spec = build_network("hrnet-w8-128x96", None)
-    from dataclasses import replace
-
-    spec = replace(spec, input_size=(32, 64))
+    spec = spec.with_input_size((32, 64))
     data = build_data(cfg, coco_root, spec, 17)
     untrained = validate(model, spec, data.layout, cfg.val, data.val, "cpu")["AP"]
     result = train(cfg, coco_root, tmp_path / "out", init="none")
