@@ -16,7 +16,7 @@ import csv
 import json
 import shutil
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import IO, Iterable, Protocol
 
 import numpy as np
 
@@ -212,6 +212,7 @@ class JsonLinesWriter:
     def add(self, result: FrameResult) -> None:
         for row in table_rows(result):
             self._file.file.write(json.dumps(dict(zip(self._columns, row))) + "\n")
+        self._file.file.flush()  # per frame, so a program following the file sees whole frames
 
     def close(self) -> Path:
         return self._file.commit()
@@ -220,10 +221,38 @@ class JsonLinesWriter:
         self._file.abort()
 
 
-def output_paths(out_dir: Path, stem: str, formats: Iterable[str], render: bool) -> dict[str, Path]:
+class JsonLinesStream:
+    """The JSON Lines rows written to a stream (stdout for ``-o -``), flushed after every frame."""
+
+    def __init__(self, stream: IO[str], layout: KeypointLayout, name: str = "<stdout>") -> None:
+        self.path = Path(name)
+        self._columns = table_columns(layout)
+        self._stream = stream
+
+    def add(self, result: FrameResult) -> None:
+        rows = table_rows(result)
+        if rows:
+            self._stream.write("".join(json.dumps(dict(zip(self._columns, r))) + "\n" for r in rows))
+            self._stream.flush()
+
+    def close(self) -> Path:
+        self._stream.flush()
+        return self.path
+
+    def abort(self) -> None:  # what was written has been read already; nothing to remove
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def output_paths(out_dir: Path, stem: str, formats: Iterable[str], render: bool,
+                 report: bool = False) -> dict[str, Path]:
     paths = {fmt: out_dir / f"{stem}{FORMAT_SUFFIX[fmt]}" for fmt in formats}
     if render:
         paths["video"] = out_dir / f"{stem}.annotated.mp4"
+    if report:
+        paths["report"] = out_dir / f"{stem}.report.html"
     return paths
 
 

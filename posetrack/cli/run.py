@@ -12,11 +12,11 @@ from posetrack.errors import InputError
 
 
 @cli.command()
-@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("videos", nargs=-1, required=True)
 @click.option("-c", "--config", "config_name", default="default", show_default=True,
               help="Preset name (see `posetrack config list`) or a YAML file.")
 @click.option("-o", "--out", "out_dir", default="outputs", show_default=True,
-              type=click.Path(path_type=Path), help="Folder for the result files.")
+              help="Folder for the result files; '-' writes JSON Lines to stdout and nothing else.")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (config: device).")
 @click.option("--render/--no-render", default=None, help="Write the annotated video (config: output.render).")
 @click.option("--formats", default=None, help="Comma list of posetrack,coco,csv,jsonl (config: output.formats).")
@@ -27,23 +27,44 @@ from posetrack.errors import InputError
 @click.option("--detector-weights", default=None, help="Detector weights file (config: detector.weights).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override any config value, e.g. --set tracker.memory=3 (repeatable).")
+@click.option("--report/--no-report", default=None,
+              help="Write <name>.report.html: tracks, timing, key frames (config: output.report).")
+@click.option("--realtime", is_flag=True,
+              help="Keep up with a live source by dropping the frames that cannot be processed in time.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after this many seconds (wall time for a live source, video time for a file).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run(videos, config_name, out_dir, device, render, formats, start, end, stride, weights,
-        detector_weights, sets, overwrite, quiet, verbose) -> None:
-    """Detect, estimate and track poses in VIDEOS (files or folders of frames)."""
+        detector_weights, sets, report, realtime, duration, overwrite, quiet, verbose) -> None:
+    """Detect, estimate and track poses in VIDEOS: files, folders of frames, stream URLs
+    (rtsp://, rtmp://, http(s)://...) or cameras (webcam:0, /dev/video0).
+
+    Ctrl-C during a live source ends it and finishes every output with the frames so far.
+    """
     from posetrack.config import load_config
     from posetrack.pipeline import Pipeline
-    from posetrack.runner import preflight, process_video
+    from posetrack.runner import preflight, process_video, to_stdout
+    from posetrack.video.live import is_live
 
     setup_logging(verbose)
     for video in videos:  # fail fast, before any model is loaded
-        if not video.exists():
+        if not is_live(video) and not Path(video).exists():
             raise InputError(f"{video}: no such file or folder")
+    stdout = to_stdout(out_dir)
+    if stdout:
+        if formats and [f.strip() for f in formats.split(",") if f.strip()] != ["jsonl"]:
+            raise InputError(f"-o -: only JSON Lines go to stdout (--formats jsonl), not '{formats}'")
+        if render or report:
+            raise InputError("-o -: writes JSON Lines to stdout only; --render/--report need an output folder")
+        formats, render, report = "jsonl", False, False
+    else:
+        out_dir = Path(out_dir)
     flags = {
         "device": device,
         "output.render": render,
+        "output.report": report,
         "output.formats": [f.strip() for f in formats.split(",") if f.strip()] if formats else None,
         "video.start": start,
         "video.end": end,
@@ -54,8 +75,10 @@ def run(videos, config_name, out_dir, device, render, formats, start, end, strid
     overrides = {k: v for k, v in flags.items() if v is not None}  # flags not given keep the config
     overrides.update(parse_overrides(sets))
     config = load_config(config_name, overrides)
-    preflight(config, list(videos), out_dir, overwrite)
+    videos = [v if is_live(v) else Path(v) for v in videos]
+    preflight(config, videos, out_dir, overwrite)
     pipeline = Pipeline.from_config(config)
     for video in videos:
-        summary = process_video(pipeline, video, out_dir, overwrite=overwrite, progress=not quiet)
+        summary = process_video(pipeline, video, out_dir, overwrite=overwrite, progress=not quiet,
+                                realtime=realtime, duration=duration)
         click.echo(summary.line(), err=True)
