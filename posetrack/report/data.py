@@ -18,6 +18,7 @@ from posetrack.types import FrameResult
 
 THUMB_WIDTH = 240  # pixels; thumbnails are drawn at this width
 MAX_EVENT_FRAMES = 8  # key frames besides the first and the last
+POOL_FACTOR = 4  # thumbnails kept during the run per key frame shown (a few KB each)
 
 
 @dataclass
@@ -33,6 +34,11 @@ class _Track:
     spans: list[list[int]] = field(default_factory=list)  # [first, last] frame index, inclusive
     frames: int = 0
     last_pos: int = -2  # position (processed frame count) where it was last seen
+
+
+def _count(ids: set[int], one: str, many: str) -> str:
+    listed = ", ".join(str(i) for i in sorted(ids)[:4]) + (", ..." if len(ids) > 4 else "")
+    return f"track {listed} {one}" if len(ids) == 1 else f"{len(ids)} tracks ({listed}) {many}"
 
 
 def thumbnail(image: np.ndarray, result: FrameResult, threshold: float, width: int = THUMB_WIDTH) -> bytes:
@@ -79,7 +85,8 @@ class RunRecorder:
         self.joint_sum = np.zeros(k, np.float64)
         self.joint_count = 0
         self.first: KeyFrame | None = None
-        self._events: list[tuple[int, int, KeyFrame]] = []  # min-heap (score, -frame, key frame)
+        self._events: list[tuple[int, int, int, KeyFrame]] = []  # min-heap (score, spread, seq, frame)
+        self._seq = 0
         self._prev: tuple[FrameResult, set[int]] | None = None
         self._prev_ids: set[int] = set()
 
@@ -127,33 +134,66 @@ class RunRecorder:
                                       thumbnail(result.image, result, self.threshold))
             else:
                 if started:  # shown on the frame where they appear
-                    self._offer(result, result.image, len(started), f"+{len(started)} track(s)")
+                    self._offer(result, result.image, len(started), _count(started, "starts", "start"))
                 if ended and self._prev is not None and self._prev[0].image is not None:
                     prev = self._prev[0]  # shown on the last frame where they were seen
-                    self._offer(prev, prev.image, len(ended), f"last frame of {len(ended)} track(s)")
+                    self._offer(prev, prev.image, len(ended), _count(ended, "ends", "end"))
             self._prev = (result, ids)
         self._prev_ids = ids
 
     def _offer(self, result: FrameResult, image: np.ndarray, score: int, reason: str) -> None:
-        """Keep the ``max_events`` frames where the most tracks start or end (bounded memory)."""
-        key = (score, -int(result.frame_index))
+        """Keep a pool of the frames where the most tracks start or end (bounded memory).
+
+        Among frames with as many starts/ends, a fixed pseudo-random priority per frame index
+        decides, so the pool samples the whole run evenly rather than keeping only its start."""
         if self.max_events <= 0:
             return
-        if len(self._events) >= self.max_events and key <= self._events[0][:2]:
+        self._seq += 1
+        spread = (int(result.frame_index) * 2654435761) % (1 << 32)  # Knuth's multiplicative hash
+        key = (score, spread, self._seq)  # the counter breaks the remaining ties
+        pool = POOL_FACTOR * self.max_events
+        if len(self._events) >= pool and key[:2] <= self._events[0][:2]:
             return  # not better than the weakest kept: no thumbnail made
         frame = KeyFrame(result.frame_index, result.timestamp, reason, thumbnail(image, result, self.threshold))
-        if len(self._events) >= self.max_events:
+        if len(self._events) >= pool:
             heapq.heapreplace(self._events, (*key, frame))
         else:
             heapq.heappush(self._events, (*key, frame))
+
+    def _chosen_events(self) -> list[KeyFrame]:
+        """``max_events`` frames of the pool: most tracks starting/ending first, then (greedily)
+        the frame farthest from those already chosen and from the first and last frames."""
+        merged: dict[int, tuple[int, KeyFrame]] = {}
+        for score, _, _, f in sorted(self._events, key=lambda e: e[2]):
+            if f.frame_index in merged:  # offered twice: tracks start there and others end there
+                s0, kept = merged[f.frame_index]
+                kept.reason += ", " + f.reason
+                merged[f.frame_index] = (s0 + score, kept)
+            else:
+                merged[f.frame_index] = (score, f)
+        anchors = [self.frame_indices[0], self.frame_indices[-1]] if self.frame_indices else []
+        chosen: list[KeyFrame] = []
+        candidates = list(merged.values())
+        while candidates and len(chosen) < self.max_events:
+            taken = anchors + [c.frame_index for c in chosen]
+
+            def rank(item: tuple[int, KeyFrame]) -> tuple[int, int]:
+                gap = min((abs(item[1].frame_index - t) for t in taken), default=0)
+                return item[0], gap
+
+            best = max(candidates, key=rank)
+            candidates.remove(best)
+            chosen.append(best[1])
+        return sorted(chosen, key=lambda f: f.frame_index)
 
     # -- at the end ------------------------------------------------------------------------------
     def key_frames(self) -> list[KeyFrame]:
         """First frame, event frames in time order, last frame (each frame once)."""
         frames = [f for f in [self.first] if f is not None]
         seen = {f.frame_index for f in frames}
-        for _, _, f in sorted(self._events, key=lambda e: e[2].frame_index):
+        for f in self._chosen_events():
             if f.frame_index in seen:
+                next(k for k in frames if k.frame_index == f.frame_index).reason += ", " + f.reason
                 continue
             frames.append(f)
             seen.add(f.frame_index)

@@ -20,8 +20,8 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin: 28px 0
            font-size: 13px; overflow-wrap: anywhere; }
 .row { display: flex; gap: 12px; flex-wrap: wrap; } .row > figure { flex: 1 1 540px; margin: 0; }
 img.plot { max-width: 100%; height: auto; display: block; }
-.strip { display: flex; gap: 10px; overflow-x: auto; padding-bottom: 6px; }
-.strip figure { margin: 0; flex: 0 0 auto; } .strip img { display: block; border: 1px solid #ccc; }
+.strip { display: flex; gap: 10px; flex-wrap: wrap; }
+.strip figure { margin: 0; flex: 0 0 auto; max-width: 260px; } .strip img { display: block; border: 1px solid #ccc; }
 .strip figcaption, .note { font-size: 12px; color: #555; }
 pre.config { background: #f3f3f1; padding: 10px; font-size: 12px; max-height: 420px; overflow: auto; }
 table { border-collapse: collapse; font-size: 13px; } th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; }

@@ -77,7 +77,10 @@ def track_lengths(data: dict) -> bytes:
     lengths = [t["frames"] for t in data["tracks"].values()]
     fig, ax = plt.subplots(figsize=(WIDTH / 2, 3.0))
     if lengths:
-        ax.hist(lengths, bins=min(30, max(1, len(set(lengths)))), color="#73d216", edgecolor="#4e9a06")
+        width = max(1, int(np.ceil(max(lengths) / 25)))
+        bins = np.arange(0, max(lengths) + width + 1, width) + 0.5
+        ax.hist(lengths, bins=bins, color="#73d216", edgecolor="#4e9a06")
+        ax.set_xlim(0, bins[-1])
     ax.set_xlabel("frames in track")
     ax.set_ylabel("tracks")
     ax.set_title("Track length")
@@ -108,17 +111,19 @@ def stage_times(data: dict) -> bytes:
     fig, ax = plt.subplots(figsize=(WIDTH / 2, 0.6 + 0.2 * len(data["joints"])))
     x = data["frame_indices"]
     if series and x:
-        window = max(1, len(x) // 100)
-        kernel = np.ones(window) / window
-        ys = [np.convolve(np.asarray(v, np.float64) * 1000, kernel, mode="same") for v in series.values()]
+        window = min(len(x), max(5, len(x) // 50))  # per-frame times are noisy (batches, threads)
+        kernel = np.ones(window)
+        norm = np.convolve(np.ones(len(x)), kernel, mode="same")  # fewer frames near the ends
+        ys = [np.convolve(np.asarray(v, np.float64) * 1000, kernel, mode="same") / norm for v in series.values()]
         ax.stackplot(x, ys, labels=list(series), alpha=0.85)
+        ax.set_ylim(bottom=0)
         ax.legend(loc="upper right", fontsize=8)
         ax.set_xlim(x[0], x[-1] if len(x) > 1 else x[0] + 1)
     else:
         ax.text(0.5, 0.5, "no stage times recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("frame")
     ax.set_ylabel("ms per frame")
-    ax.set_title("Time per stage" + (f" ({window}-frame mean)" if series and x and window > 1 else ""))
+    ax.set_title("Time per stage per frame" + (f" ({window}-frame mean)" if series and x and window > 1 else ""))
     ax.grid(alpha=0.3)
     return _png(fig)
 
