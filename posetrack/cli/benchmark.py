@@ -32,14 +32,16 @@ def benchmark_group() -> None:
               help="Joints scoring below this are not written (default 0.4).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write the metrics to this JSON file.")
+@click.option("--report", "report_out", type=click.Path(path_type=Path), default=None,
+              help="Also write an HTML page of the metrics (per joint, per sequence).")
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (config: device).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-                        json_out, device, sets, quiet, verbose) -> None:
+                        json_out, report_out, device, sets, quiet, verbose) -> None:
     """Predict every sequence of a PoseTrack dataset split, then print mAP and MOTA."""
-    from posetrack.cli.eval_posetrack import print_tables, write_json
+    from posetrack.cli.eval_posetrack import print_tables, write_json, write_report
     from posetrack.config import load_config
     from posetrack.evaluation.benchmark import DEFAULT_KPT_THRESHOLD, find_sequences, run_benchmark
     from posetrack.pipeline import Pipeline
@@ -60,10 +62,12 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
     summary = run_benchmark(
         root, split, make_pipeline, out_dir, boxes=boxes, detections_dir=detections_dir,
         kpt_threshold=DEFAULT_KPT_THRESHOLD if kpt_threshold is None else kpt_threshold,
-        progress=not quiet,
+        progress=not quiet, per_sequence=report_out is not None,
     )  # fmt: skip
     click.echo(f"predictions in {summary.out_dir} ({len(summary.predicted)} run, {len(summary.resumed)} resumed)",
                err=True)  # fmt: skip
     print_tables(summary.result)
     if json_out is not None:
         write_json(summary.result, json_out)
+    if report_out is not None:
+        write_report(summary.result, report_out, f"posetrack benchmark: {split} split, {Path(config_name).stem}")

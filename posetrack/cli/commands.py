@@ -6,3 +6,4 @@ from posetrack.cli import eval_coco  # noqa: F401
 from posetrack.cli import track  # noqa: F401
 from posetrack.cli import eval_posetrack  # noqa: F401
 from posetrack.cli import benchmark  # noqa: F401
+from posetrack.cli import report  # noqa: F401

@@ -44,8 +44,11 @@ def write_json(result, path: Path) -> None:
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write all metrics (per joint, totals, MOT counts) to this JSON file.")
 @click.option("--per-sequence", is_flag=True, help="Also evaluate and print each sequence on its own.")
+@click.option("--report", "report_out", type=click.Path(path_type=Path), default=None,
+              help="Also write an HTML page: AP and MOTA parts per joint, a sortable per-sequence table.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequence: bool, verbose: bool) -> None:
+def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequence: bool,
+                   report_out: Path | None, verbose: bool) -> None:
     """PoseTrack AP (PCKh@0.5) and MOTA of PRED_DIR against GT_DIR, as the official toolkit.
 
     Both folders hold one JSON file per sequence with the same names (PoseTrack 2018 or 2017
@@ -54,7 +57,7 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
     from posetrack.evaluation.posetrack_eval import evaluate_dirs
 
     setup_logging(verbose)
-    result = evaluate_dirs(str(gt_dir), str(pred_dir), per_sequence=per_sequence)
+    result = evaluate_dirs(str(gt_dir), str(pred_dir), per_sequence=per_sequence or report_out is not None)
     if per_sequence:
         from posetrack.evaluation.posetrack_eval import group_parts
 
@@ -66,3 +69,13 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
     if json_out is not None:
         write_json(result, json_out)
         click.echo(f"metrics written to {json_out}", err=True)
+    if report_out is not None:
+        write_report(result, report_out, f"posetrack eval: {pred_dir.name} against {gt_dir.name}")
+
+
+def write_report(result, path: Path, title: str) -> None:
+    from posetrack.report.eval_report import write_eval_report
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_eval_report(path, result.to_dict(), title)
+    click.echo(f"report written to {path}", err=True)

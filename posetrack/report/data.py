@@ -9,6 +9,7 @@ the frames where the most tracks start or end). Nothing needs the video again af
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,7 +218,7 @@ class RunRecorder:
         return {
             "frames": len(self.frame_indices),
             "frame_indices": self.frame_indices,
-            "timestamps": [round(t, 6) for t in self.timestamps],
+            "timestamps": [None if math.isnan(t) else round(t, 6) for t in self.timestamps],
             "people_per_frame": self.people,
             "people": int(sum(self.people)),
             "untracked_people": self.untracked,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from posetrack.report import plots
@@ -14,7 +15,8 @@ def _key_strip(frames: list[KeyFrame]) -> str:
         return '<p class="note">No key frames (the frames were not available: rebuild with --video).</p>'
     items = "".join(
         f'<figure><img alt="frame {f.frame_index}" src="{data_uri(f.jpeg, "image/jpeg")}">'
-        f"<figcaption>frame {f.frame_index} · {f.timestamp:.2f} s · {esc(f.reason)}</figcaption></figure>"
+        f"<figcaption>frame {f.frame_index}{'' if math.isnan(f.timestamp) else f' · {f.timestamp:.2f} s'}"
+        f" · {esc(f.reason)}</figcaption></figure>"
         for f in frames
     )
     return f'<div class="strip">{items}</div>'

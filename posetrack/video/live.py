@@ -57,7 +57,11 @@ def live_input(name: str) -> LiveInput | None:
         scheme = m.group(1).lower()
         if scheme not in STREAM_SCHEMES:
             raise InputError(f"{name}: unsupported stream protocol '{scheme}' (use {', '.join(STREAM_SCHEMES)})")
-        options = {"rtsp_transport": "tcp"} if scheme.startswith("rtsp") else {}
+        # Probe one second of a stream, not FFmpeg's default five: a live source's first frame
+        # then comes one second after connecting.
+        options = {"analyzeduration": "1000000"}
+        if scheme.startswith("rtsp"):
+            options["rtsp_transport"] = "tcp"
         return LiveInput(name, name, None, options)
     m = _WEBCAM.match(name)
     if m:
