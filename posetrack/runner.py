@@ -42,7 +42,7 @@ class RunSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        paths = ", ".join(str(p) for p in self.outputs.values())
+        paths = ", ".join(str(p) for p in self.outputs.values()) or "stdout"
         dropped = f", {self.dropped} dropped" if self.dropped else ""
         ended = {"duration": " (stopped at --duration)", "interrupt": " (stopped by Ctrl-C)"}.get(self.ended_by, "")
         return (

@@ -166,6 +166,8 @@ def mota_parts(names: list[str], mota: list[float | None], counts: dict) -> byte
         bottom += v
     m = np.array([np.nan if v is None else v for v in mota], np.float64)
     ax.plot(x, m, "D", color="#2e3436", label="MOTA")
+    low = np.nanmin(m) if np.isfinite(m).any() else 0.0
+    ax.set_ylim(min(0.0, low) - 2, max(105.0, bottom.max() + 5))  # MOTA can be negative
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=9)
     ax.set_ylabel("% of ground-truth joints")
