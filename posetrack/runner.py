@@ -36,6 +36,7 @@ class RunSummary:
     stage_seconds: dict[str, float]
     dropped: int = 0  # frames a --realtime run left out to keep up with its source
     ended_by: str = ""  # "duration" or "interrupt" when a live run was stopped before its end
+    report_seconds: float = 0.0  # rendering the HTML report, after the last frame
 
     @property
     def fps(self) -> float:
@@ -191,7 +192,9 @@ def process_video(
                              dropped=feed.dropped if feed is not None else 0,
                              ended_by=feed.ended_by if feed is not None else "")
         if recorder is not None:
+            t_report = time.perf_counter()
             committed.append(_write_report(paths["report"], recorder, pipeline, summary))
+            summary.report_seconds = time.perf_counter() - t_report
     except BaseException:
         for w in writers:
             w.abort()
@@ -215,12 +218,10 @@ def _write_report(path: Path, recorder, pipeline: Pipeline, summary: RunSummary)
     from posetrack.config import dump_config
     from posetrack.report.run_report import write_run_report
 
-    t0 = time.perf_counter()
     out = write_run_report(
         path, recorder, title=f"posetrack run: {summary.video.name}", summary=summary.line(),
         config=dump_config(pipeline.config),
         extra={"dropped_frames": summary.dropped, "seconds": round(summary.seconds, 3),
                "ended_by": summary.ended_by},
     )  # fmt: skip
-    log.debug("report written in %.2f s", time.perf_counter() - t0)
     return out
