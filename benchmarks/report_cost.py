@@ -23,7 +23,12 @@ from pathlib import Path
 from posetrack import Pipeline, load_config
 from posetrack.report.data import RunRecorder
 from posetrack.runner import process_video
-from posetrack.synthetic import FlakyDetector, OraclePoseEstimator, SyntheticScene, write_video
+from posetrack.synthetic import (
+    FlakyDetector,
+    OraclePoseEstimator,
+    SyntheticScene,
+    write_video,
+)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from typing import IO, Iterable, Protocol
 import numpy as np
 
 from posetrack.atomic import AtomicFile
+from posetrack.errors import OutputError
 from posetrack.keypoints import KeypointLayout
 from posetrack.types import FrameResult
 
@@ -232,8 +233,23 @@ class JsonLinesStream:
     def add(self, result: FrameResult) -> None:
         rows = table_rows(result)
         if rows:
-            self._stream.write("".join(json.dumps(dict(zip(self._columns, r))) + "\n" for r in rows))
-            self._stream.flush()
+            try:
+                self._stream.write("".join(json.dumps(dict(zip(self._columns, r))) + "\n" for r in rows))
+                self._stream.flush()
+            except BrokenPipeError:  # the reading program has quit (e.g. `| head`)
+                self._detach()
+                raise OutputError(f"{self.path}: closed by the program reading it") from None
+
+    def _detach(self) -> None:
+        """Point the stream's file descriptor at /dev/null so the interpreter's final flush is quiet."""
+        import os
+
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def close(self) -> Path:
         self._stream.flush()

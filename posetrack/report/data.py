@@ -177,12 +177,8 @@ class RunRecorder:
         candidates = list(merged.values())
         while candidates and len(chosen) < self.max_events:
             taken = anchors + [c.frame_index for c in chosen]
-
-            def rank(item: tuple[int, KeyFrame]) -> tuple[int, int]:
-                gap = min((abs(item[1].frame_index - t) for t in taken), default=0)
-                return item[0], gap
-
-            best = max(candidates, key=rank)
+            best = max(candidates, key=lambda item, taken=taken: (
+                item[0], min((abs(item[1].frame_index - t) for t in taken), default=0)))
             candidates.remove(best)
             chosen.append(best[1])
         return sorted(chosen, key=lambda f: f.frame_index)

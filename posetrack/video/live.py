@@ -18,9 +18,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from posetrack.errors import InputError
 from posetrack.types import Frame
@@ -127,6 +127,8 @@ class LiveFeed:
         self._thread: threading.Thread | None = None
 
     def __getattr__(self, name: str):
+        if name == "source":  # not set yet: no recursion
+            raise AttributeError(name)
         return getattr(self.source, name)
 
     @property
@@ -183,7 +185,7 @@ class LiveFeed:
                         except queue.Full:
                             continue
             item = None
-        except BaseException as e:  # handed to the consumer
+        except BaseException as e:  # noqa: BLE001  (handed to the consumer)
             item = e
         while True:  # the end marker must arrive even if the consumer is slow
             try:

@@ -59,3 +59,21 @@ def test_eval_report_alone_matches_an_evaluation_without_it(tmp_path):
     data, _, _ = parse_page((tmp_path / "r.html").read_text())
     expected = json.loads(plain.read_text())
     assert {k: v for k, v in data.items() if k != "sequences"} == expected
+
+
+def test_benchmark_runner_report(tmp_path):
+    """The benchmark runner's per-sequence results feed the same page."""
+    from posetrack.evaluation import synthetic_dataset as sd
+    from posetrack.evaluation.benchmark import run_benchmark
+    from posetrack.report.eval_report import write_eval_report
+    from tests.evaluation.test_benchmark import OraclePose, _pipeline_factory
+
+    root = str(tmp_path / "data")
+    seqs = sd.generate_sequences(n_sequences=2, n_frames=6, n_people=2, label_every=2, seed=1)
+    sd.write_dataset(root, seqs)
+    summary = run_benchmark(root, "val", _pipeline_factory(OraclePose(root, seqs)), tmp_path / "pred", boxes="gt",
+                            progress=False, per_sequence=True)
+    write_eval_report(tmp_path / "b.html", summary.result.to_dict())
+    data, images, _ = parse_page((tmp_path / "b.html").read_text())
+    assert data == json.loads(json.dumps(summary.result.to_dict()))
+    assert sorted(data["sequences"]) == sorted(s.name for s in seqs) and len(images) == 2

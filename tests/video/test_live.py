@@ -220,3 +220,18 @@ def test_duration_on_a_file_counts_video_seconds(folder, tmp_path):
     with LiveFeed(_oracle_pipeline(frames).open(path), duration=0.4) as feed:  # 25 fps
         got = [f.index for f in feed]
     assert got == list(range(10)) and feed.ended_by == "duration"
+
+
+def test_duration_on_a_live_stream_counts_wall_seconds(media, tmp_path):
+    _, server, _, frames = media
+    summary = process_video(_oracle_pipeline(frames, report=False), server.url("paced/long.ts?seconds=6"),
+                            tmp_path / "out", progress=False, duration=1.0)
+    assert summary.ended_by == "duration" and 0 < summary.frames < 120
+
+
+@pytest.mark.parametrize("extra, message", [(["--formats", "csv"], "only JSON Lines"),
+                                            (["--render"], "need an output folder")])
+def test_stdout_takes_json_lines_only(media, tmp_path, extra, message):
+    root, _, config, _ = media
+    r = CliRunner().invoke(cli, ["run", str(root / "clip.ts"), "-c", str(config), "-o", "-", *extra])
+    assert r.exit_code == 2 and message in r.output and len(r.output.strip().splitlines()) == 1
