@@ -160,6 +160,7 @@ def test_realtime_keeps_every_frame_when_the_pipeline_keeps_up(folder, tmp_path)
 
 def test_ctrl_c_during_a_live_run_leaves_complete_outputs(media, tmp_path):
     """SIGINT (as Ctrl-C sends it) once the first frames are written: the run ends cleanly."""
+    assert threading.current_thread() is threading.main_thread()  # where signals are delivered
     _, server, _, frames = media
     pipeline = _oracle_pipeline(frames)
     out = tmp_path / "out"
