@@ -32,6 +32,7 @@ X264Preset = Literal[
 class OutputConfig:
     formats: list[OutputFormat] = field(default_factory=lambda: ["posetrack", "coco", "csv", "jsonl"])
     render: bool = True
+    report: bool = True  # <name>.report.html: tracks, timing and key frames (posetrack.report)
     render_threshold: float = bounded(0.3, 0.0, 1.0)  # keypoints below it are not drawn
     crf: int = bounded(23, 0, 51)  # libx264 quality (lower is better)
     preset: X264Preset = "veryfast"  # libx264 speed preset

@@ -18,11 +18,12 @@ import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import numpy as np
 
 from posetrack.atomic import AtomicFile
+from posetrack.errors import OutputError
 from posetrack.formats import coco, posetrack2018
 from posetrack.formats.common import categories, frame_file_name
 from posetrack.keypoints import KeypointLayout
@@ -212,6 +213,7 @@ class JsonLinesWriter:
     def add(self, result: FrameResult) -> None:
         for row in table_rows(result):
             self._file.file.write(json.dumps(dict(zip(self._columns, row))) + "\n")
+        self._file.file.flush()  # per frame, so a program following the file sees whole frames
 
     def close(self) -> Path:
         return self._file.commit()
@@ -220,10 +222,53 @@ class JsonLinesWriter:
         self._file.abort()
 
 
-def output_paths(out_dir: Path, stem: str, formats: Iterable[str], render: bool) -> dict[str, Path]:
+class JsonLinesStream:
+    """The JSON Lines rows written to a stream (stdout for ``-o -``), flushed after every frame."""
+
+    def __init__(self, stream: IO[str], layout: KeypointLayout, name: str = "<stdout>") -> None:
+        self.path = Path(name)
+        self._columns = table_columns(layout)
+        self._stream = stream
+
+    def add(self, result: FrameResult) -> None:
+        rows = table_rows(result)
+        if rows:
+            try:
+                self._stream.write("".join(json.dumps(dict(zip(self._columns, r))) + "\n" for r in rows))
+                self._stream.flush()
+            except BrokenPipeError:  # the reading program has quit (e.g. `| head`)
+                self._detach()
+                raise OutputError(f"{self.path}: closed by the program reading it") from None
+
+    def _detach(self) -> None:
+        """Point the stream's file descriptor at /dev/null so the interpreter's final flush is quiet."""
+        import os
+
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def close(self) -> Path:
+        self._stream.flush()
+        return self.path
+
+    def abort(self) -> None:  # what was written has been read already; nothing to remove
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def output_paths(out_dir: Path, stem: str, formats: Iterable[str], render: bool,
+                 report: bool = False) -> dict[str, Path]:
     paths = {fmt: out_dir / f"{stem}{FORMAT_SUFFIX[fmt]}" for fmt in formats}
     if render:
         paths["video"] = out_dir / f"{stem}.annotated.mp4"
+    if report:
+        paths["report"] = out_dir / f"{stem}.report.html"
     return paths
 
 

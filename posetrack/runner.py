@@ -12,6 +12,7 @@ and the other fails with one line, removing its own.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -40,16 +41,21 @@ class RunSummary:
     seconds: float
     outputs: dict[str, Path]
     stage_seconds: dict[str, float]
+    dropped: int = 0  # frames a --realtime run left out to keep up with its source
+    ended_by: str = ""  # "duration" or "interrupt" when a live run was stopped before its end
+    report_seconds: float = 0.0  # rendering the HTML report, after the last frame
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        paths = ", ".join(str(p) for p in self.outputs.values())
+        paths = ", ".join(str(p) for p in self.outputs.values()) or "stdout"
+        dropped = f", {self.dropped} dropped" if self.dropped else ""
+        ended = {"duration": " (stopped at --duration)", "interrupt": " (stopped by Ctrl-C)"}.get(self.ended_by, "")
         return (
-            f"{self.video.name}: {self.frames} frames, {self.people} people, {self.tracks} tracks, "
-            f"{self.seconds:.1f} s, {self.fps:.1f} fps -> {paths}"
+            f"{self.video.name}: {self.frames} frames{dropped}, {self.people} people, {self.tracks} tracks, "
+            f"{self.seconds:.1f} s, {self.fps:.1f} fps{ended} -> {paths}"
         )
 
 
@@ -87,7 +93,9 @@ def preflight(pipeline_config, videos: list[Path], out_dir: Path, overwrite: boo
     for video in videos:
         with open_source(video, pipeline_config.video) as source:
             check_has_frames(source, video)
-        paths = output_paths(out_dir, _stem(video), cfg.formats, cfg.render)
+        if to_stdout(out_dir):
+            continue
+        paths = output_paths(out_dir, _stem(video), cfg.formats, cfg.render, cfg.report)
         for path in paths.values():
             if path in writer_of:
                 raise OutputError(
@@ -97,6 +105,8 @@ def preflight(pipeline_config, videos: list[Path], out_dir: Path, overwrite: boo
         writer_of.update(dict.fromkeys(paths.values(), video))
         check_overwrite(paths, overwrite)
     check_model_files(pipeline_config)
+    if to_stdout(out_dir):
+        return
     existing = out_dir
     while not existing.exists():  # the folder is created later; its nearest ancestor must allow it
         existing = existing.parent
@@ -122,7 +132,17 @@ def check_model_files(config) -> None:
             raise InputError(f"weights file not found: {spec} ({key})")
 
 
-def _stem(video: Path) -> str:
+def to_stdout(out_dir: str | Path) -> bool:
+    """``-o -``: JSON Lines on stdout, no files."""
+    return str(out_dir) == "-"
+
+
+def _stem(video: str | Path) -> str:
+    from posetrack.video.live import is_live, live_stem
+
+    if is_live(video):
+        return live_stem(str(video))
+    video = Path(video)
     return video.stem if video.is_file() else video.name
 
 
@@ -148,28 +168,53 @@ def process_video(
     *,
     overwrite: bool = False,
     progress: bool = True,
+    realtime: bool = False,
+    duration: float | None = None,
 ) -> RunSummary:
-    """Run ``pipeline`` over ``video`` and write the configured outputs into ``out_dir``."""
-    video, out_dir = Path(video), Path(out_dir)
+    """Run ``pipeline`` over ``video`` and write the configured outputs into ``out_dir``.
+
+    ``video`` may also be a live source (stream URL, camera; see posetrack.video.live): it is read
+    on its own thread, and Ctrl-C ends it cleanly with complete outputs. ``realtime`` drops frames
+    the pipeline cannot keep up with; ``duration`` stops after that many seconds. ``out_dir`` "-"
+    writes JSON Lines to stdout and nothing else.
+    """
+    from posetrack.video.live import LiveFeed, interrupt_stops
+
+    stdout = to_stdout(out_dir)
+    out_dir = Path(out_dir)
     cfg = pipeline.config.output
-    source = pipeline.open(video)  # bad input fails here, before any output exists
+    source = pipeline.open(video if isinstance(video, Path) else str(video))  # bad input fails here
     try:
         check_has_frames(source, video)
     except BaseException:
         source.close()
         raise
+    feed = None
+    if source.live or realtime or duration is not None:
+        source = feed = LiveFeed(source, realtime=realtime, duration=duration)
     stem = _stem(video)
-    paths = output_paths(out_dir, stem, cfg.formats, cfg.render)
+    video = Path(stem) if source.live else Path(video)
+    paths = {} if stdout else output_paths(out_dir, stem, cfg.formats, cfg.render, cfg.report)
     created_dir = False
     writers: list = []
     renderer = None
+    recorder = None
     committed: list[Path] = []  # outputs already renamed into place (removed again on failure)
     try:
-        created_dir = prepare_output_dir(out_dir)
-        check_overwrite(paths, overwrite)
-        with write_errors(out_dir):
-            writers = open_writers(paths, stem, pipeline.pose.layout, overwrite=overwrite)
-        if cfg.render:
+        if stdout:
+            from posetrack.outputs import JsonLinesStream
+
+            writers = [JsonLinesStream(sys.stdout, pipeline.pose.layout)]
+        else:
+            created_dir = prepare_output_dir(out_dir)
+            check_overwrite(paths, overwrite)
+            with write_errors(out_dir):
+                writers = open_writers(paths, stem, pipeline.pose.layout, overwrite=overwrite)
+        if "report" in paths:
+            from posetrack.report.data import RunRecorder
+
+            recorder = RunRecorder(pipeline.pose.layout, pipeline.times.seconds, cfg.render_threshold)
+        if "video" in paths:
             from posetrack.video import AnnotatedVideoWriter
 
             renderer = AnnotatedVideoWriter(
@@ -181,21 +226,24 @@ def process_video(
         start = time.perf_counter()
         bar = tqdm(total=source.num_frames, unit="frame", desc=stem, file=sys.stderr,
                    disable=not progress, dynamic_ncols=True)
-        with bar:
-            for result in pipeline.run(source, keep_images=renderer is not None):
+        live_run = interrupt_stops(feed) if feed is not None and feed.live else contextlib.nullcontext()
+        with bar, live_run:
+            for result in pipeline.run(source, keep_images=renderer is not None or recorder is not None):
                 for w in writers:
                     with write_errors(w.path):
                         w.add(result)
                 if renderer is not None:
                     with write_errors(paths["video"]):
                         renderer.submit(result.image, result.poses, result.timestamp)
+                if recorder is not None:
+                    recorder.add(result)
                 frames += 1
                 people += len(result.poses)
                 track_ids.update(int(t) for t in result.poses.track_ids if t >= 0)
                 bar.update(1)
                 bar.set_postfix(people=f"{people / frames:.1f}/frame", refresh=False)
         if frames == 0:  # a frame count the container did not give, or frames that did not decode
-            raise InputError(f"no frames in {video} {_span(source)}")
+            raise InputError(f"no frames received from {video}" if source.live else f"no frames in {video} {_span(source)}")
         if renderer is not None:
             with write_errors(paths["video"]):
                 renderer.close()
@@ -204,6 +252,13 @@ def process_video(
             with write_errors(w.path):
                 committed.append(w.close())
         seconds = time.perf_counter() - start
+        summary = RunSummary(video, frames, people, len(track_ids), seconds, paths, dict(pipeline.times.seconds),
+                             dropped=feed.dropped if feed is not None else 0,
+                             ended_by=feed.ended_by if feed is not None else "")
+        if recorder is not None:
+            t_report = time.perf_counter()
+            committed.append(_write_report(paths["report"], recorder, pipeline, summary, overwrite))
+            summary.report_seconds = time.perf_counter() - t_report
     except BaseException:
         for w in writers:
             w.abort()
@@ -219,7 +274,22 @@ def process_video(
         raise
     finally:
         source.close()
-    return RunSummary(video, frames, people, len(track_ids), seconds, paths, dict(pipeline.times.seconds))
+    return summary
+
+
+def _write_report(path: Path, recorder, pipeline: Pipeline, summary: RunSummary, overwrite: bool) -> Path:
+    """The run report, rendered after the last frame (plots cost nothing during the run)."""
+    from posetrack.config import dump_config
+    from posetrack.report.run_report import write_run_report
+
+    out = write_run_report(
+        path, recorder, title=f"posetrack run: {summary.video.name}", summary=summary.line(),
+        config=dump_config(pipeline.config),
+        extra={"dropped_frames": summary.dropped, "seconds": round(summary.seconds, 3),
+               "ended_by": summary.ended_by},
+        overwrite=overwrite,
+    )  # fmt: skip
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

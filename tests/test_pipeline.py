@@ -71,7 +71,7 @@ def test_process_video_writes_every_output(scene_frames, image_folder, tmp_path)
     stem = image_folder.name
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == sorted(f"{stem}{s}" for s in
-                           (".posetrack.json", ".coco.json", ".csv", ".jsonl", ".annotated.mp4"))
+                           (".posetrack.json", ".coco.json", ".csv", ".jsonl", ".annotated.mp4", ".report.html"))
     assert summary.frames == len(scene_frames) and summary.tracks in (3, 4)  # see above
     pt = json.loads((tmp_path / "out" / f"{stem}.posetrack.json").read_text())
     assert len(pt["images"]) == len(scene_frames)

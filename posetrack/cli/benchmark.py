@@ -31,15 +31,17 @@ def benchmark_group() -> None:
               help="Joints scoring below this are not written (default 0.4).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None,
               help="Also write the metrics to this JSON file.")
+@click.option("--report", "report_out", type=click.Path(path_type=Path), default=None,
+              help="Also write an HTML page of the metrics (per joint, per sequence; PoseTrack 2017/2018).")
 @shared_options("device", "set", "overwrite", "quiet", "verbose")
 def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-                        json_out, device, sets, overwrite, quiet, verbose) -> None:
+                        json_out, report_out, device, sets, overwrite, quiet, verbose) -> None:
     """Predict every sequence of a PoseTrack dataset split, then print mAP and MOTA.
 
     Device and weights come from the config as for `posetrack run` (zoo weights by default);
     --overwrite applies to the --json file (prediction files are resumed, never replaced)."""
     _benchmark("posetrack", root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-               json_out, device, sets, overwrite, quiet, verbose)  # fmt: skip
+               json_out, report_out, device, sets, overwrite, quiet, verbose)  # fmt: skip
 
 
 def benchmark_posetrack21(**options) -> None:
@@ -55,16 +57,20 @@ benchmark_group.add_command(click.Command(
 
 
 def _benchmark(dataset, root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-               json_out, device, sets, overwrite, quiet, verbose) -> None:
-    from posetrack.cli.eval_posetrack import print_tables, write_metrics
+               json_out, report_out, device, sets, overwrite, quiet, verbose) -> None:
+    from posetrack.cli.eval_posetrack import print_tables, write_metrics, write_report
     from posetrack.evaluation.benchmark import DEFAULT_KPT_THRESHOLD, find_sequences, run_benchmark
     from posetrack.pipeline import Pipeline
 
     setup_logging(verbose, quiet)
     if gt_boxes and detections_dir is not None:
         raise ConfigError("--gt-boxes and --detections exclude each other")
-    if json_out is not None:
-        refuse_existing(json_out, overwrite)
+    if report_out is not None and dataset != "posetrack":
+        raise ConfigError("--report: the evaluation page shows PoseTrack 2017/2018 mAP and MOTA; "
+                          "for PoseTrack21 use --json")
+    for out in (json_out, report_out):
+        if out is not None:
+            refuse_existing(out, overwrite)
     find_sequences(root, split, dataset)  # fail on a bad dataset before loading any model
     config = load_cli_config(config_name, sets, device=device, weights=weights)
     warn_if_random_weights(config)
@@ -78,7 +84,7 @@ def _benchmark(dataset, root, split, config_name, weights, gt_boxes, detections_
     summary = run_benchmark(
         root, split, make_pipeline, out_dir, boxes=boxes, detections_dir=detections_dir,
         kpt_threshold=DEFAULT_KPT_THRESHOLD if kpt_threshold is None else kpt_threshold,
-        progress=not quiet, dataset=dataset,
+        progress=not quiet, dataset=dataset, per_sequence=report_out is not None,
     )  # fmt: skip
     click.echo(f"predictions in {summary.out_dir} ({len(summary.predicted)} run, {len(summary.resumed)} resumed)",
                err=True)  # fmt: skip
@@ -90,3 +96,5 @@ def _benchmark(dataset, root, split, config_name, weights, gt_boxes, detections_
         print_tables(summary.result)
     if json_out is not None:
         write_metrics(summary.result, json_out, overwrite)
+    if report_out is not None:
+        write_report(summary.result, report_out, f"posetrack benchmark: {split} split, {Path(config_name).stem}")

@@ -6,6 +6,7 @@ from posetrack.cli import (  # noqa: F401  (imported for their registration side
     eval_coco,
     eval_posetrack,
     eval_posetrack21,
+    report,
     run,
     track,
     train,

@@ -36,10 +36,11 @@ def write_metrics(result, path: Path, overwrite: bool = False) -> None:
 @click.option("--per-sequence", is_flag=True, help="Also evaluate and print each sequence on its own.")
 @click.option("--hota", is_flag=True,
               help="Also the PoseTrack21 kit's keypoint HOTA (PoseTrack 2018 files: is_labeled, ignore regions).")
+@click.option("--report", "report_out", type=click.Path(path_type=Path), default=None,
+              help="Also write an HTML page: AP and MOTA parts per joint, a sortable per-sequence table.")
 @shared_options("overwrite", "verbose")
 def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequence: bool, hota: bool,
-                   overwrite: bool,
-                   verbose: bool) -> None:
+                   report_out: Path | None, overwrite: bool, verbose: bool) -> None:
     """PoseTrack AP (PCKh@0.5) and MOTA of PRED_DIR against GT_DIR, as the official toolkit.
 
     Both folders hold one JSON file per sequence with the same names (PoseTrack 2018 or 2017
@@ -48,9 +49,10 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
     from posetrack.evaluation.posetrack_eval import evaluate_dirs
 
     setup_logging(verbose)
-    if json_out is not None:
-        refuse_existing(json_out, overwrite)  # before the work, not after it
-    result = evaluate_dirs(str(gt_dir), str(pred_dir), per_sequence=per_sequence)
+    for out in (json_out, report_out):
+        if out is not None:
+            refuse_existing(out, overwrite)  # before the work, not after it
+    result = evaluate_dirs(str(gt_dir), str(pred_dir), per_sequence=per_sequence or report_out is not None)
     if per_sequence:
         from posetrack.evaluation.posetrack_eval import group_parts
 
@@ -70,6 +72,17 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
     if json_out is not None:
         write_metrics(result, json_out, overwrite)
         click.echo(f"metrics written to {json_out}", err=True)
+    if report_out is not None:
+        write_report(result, report_out, f"posetrack eval: {pred_dir.name} against {gt_dir.name}")
+
+
+def write_report(result, path: Path, title: str) -> None:
+    """The evaluation's HTML page (poseval's mAP/MOTA result)."""
+    from posetrack.report.eval_report import write_eval_report
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_eval_report(path, result.to_dict(), title)
+    click.echo(f"report written to {path}", err=True)
 
 
 class _WithHota:

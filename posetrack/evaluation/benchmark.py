@@ -227,6 +227,7 @@ def run_benchmark(
     kpt_threshold: float = DEFAULT_KPT_THRESHOLD,
     progress: bool = True,
     dataset: str = "posetrack",
+    per_sequence: bool = False,
 ) -> BenchmarkSummary:
     """Predict every sequence (resuming), then evaluate the folder against the annotations.
 
@@ -265,5 +266,5 @@ def run_benchmark(
             if box_source is not None:
                 box_source.start(gt_boxes(seq) if boxes == "gt" else file_boxes(seq, Path(detections_dir)))
             predict_sequence(pipeline, seq, out_dir / f"{seq.name}.json", kpt_threshold, DATASETS[dataset][1])
-    result = evaluate_dirs(str(Path(root) / DATASETS[dataset][0] / split), str(out_dir))
+    result = evaluate_dirs(str(Path(root) / DATASETS[dataset][0] / split), str(out_dir), per_sequence=per_sequence)
     return BenchmarkSummary(out_dir, [s.name for s in todo], [s.name for s in resumed], result)

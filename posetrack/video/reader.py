@@ -31,7 +31,13 @@ log = logging.getLogger("posetrack")
 
 
 def open_source(path: str | Path, config: VideoConfig | None = None) -> VideoSource:
-    """A frame source for a video file or a folder of images; raises InputError for bad input."""
+    """A frame source for a video file, a folder of images, a stream URL or a camera
+    (see :mod:`posetrack.video.live`); raises InputError for bad input."""
+    from posetrack.video.live import live_input
+
+    spec = live_input(str(path)) if isinstance(path, str) else None
+    if spec is not None:
+        return LiveStreamSource(spec, config)
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -284,3 +290,53 @@ class VideoFileSource(VideoSource):
 def _reason(e: BaseException) -> str:
     text = getattr(e, "strerror", None) or str(e) or type(e).__name__
     return str(text).splitlines()[0]
+
+
+class LiveStreamSource(VideoFileSource):
+    """A network stream or a camera: decoded like a file, but with no length, no seeking and no
+    "truncated" check. A stream that stops (read error, timeout) ends the frames with one warning."""
+
+    live = True
+
+    def __init__(self, spec, config: VideoConfig | None = None) -> None:
+        from posetrack.video.live import OPEN_TIMEOUT, READ_TIMEOUT
+
+        VideoSource.__init__(self, config)
+        self.spec = spec
+        self.path = Path(spec.name)  # for messages only
+        self._lock = threading.Lock()
+        self._closed, self._warned, self._opening = False, False, False
+        what = "camera" if spec.camera else "stream"
+        try:
+            self._container = av.open(spec.url, mode="r", format=spec.format, options=dict(spec.options),
+                                      timeout=(OPEN_TIMEOUT, READ_TIMEOUT))
+        except (av.FFmpegError, OSError, ValueError) as e:
+            raise InputError(f"{spec.name}: cannot open the {what} ({_reason(e)})") from None
+        try:
+            self._setup()
+        except InputError as e:
+            self.close()
+            raise InputError(str(e).replace(str(self.path), spec.name, 1)) from None
+        except BaseException:
+            self.close()
+            raise
+        self.has_audio = False  # the annotated video does not carry a live source's audio
+        self.total_frames = None
+        self._duration = None
+        self.frames_read = 0
+
+    def _warn_truncated(self, why: str) -> None:
+        if self._opening:
+            self._held = self._held or why
+            return
+        if not self._warned:
+            self._warned = True
+            log.warning("%s: the stream stopped (%s); keeping the frames received", self.spec.name, why)
+
+    def _candidates(self):
+        for candidate in super()._candidates():
+            self.frames_read += 1
+            yield candidate
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec.name!r}, {self.width}x{self.height}, {self.fps:.3f} fps)"

@@ -50,6 +50,7 @@ class VideoSource:
     height: int  # after rotation
     rotation: int = 0  # clockwise degrees applied to stored frames to make them upright
     has_audio: bool = False
+    live: bool = False  # a stream or camera: no length, frames arrive at the source's pace
     time_base: Fraction | None = None
     total_frames: int | None = None
 

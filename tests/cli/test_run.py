@@ -25,7 +25,8 @@ def test_run_end_to_end(workspace):
     r = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", out, "-q", cwd=workspace)
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["clip.annotated.mp4", "clip.coco.json", "clip.csv", "clip.jsonl", "clip.posetrack.json"]
+    assert names == ["clip.annotated.mp4", "clip.coco.json", "clip.csv", "clip.jsonl", "clip.posetrack.json",
+                     "clip.report.html"]
     pt = json.loads((out / "clip.posetrack.json").read_text())
     assert len(pt["images"]) == 12
     assert "clip.mp4: 12 frames" in r.stderr
@@ -103,7 +104,7 @@ def test_several_videos_one_after_the_other(workspace):
     write_video(crossing_scene(num_frames=6).images(), workspace / "second.mp4")
     out = workspace / "out-many"
     r = posetrack("run", "clip.mp4", "second.mp4", "-c", "tiny.yaml", "-o", out, "-q",
-                  "--formats", "jsonl", "--no-render", cwd=workspace)
+                  "--formats", "jsonl", "--no-render", "--no-report", cwd=workspace)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["clip.jsonl", "second.jsonl"]
     summaries = [line for line in r.stderr.splitlines() if " frames, " in line]
