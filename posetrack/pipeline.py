@@ -40,6 +40,11 @@ class StageTimes:
     def add(self, stage: str, seconds: float) -> None:
         self.seconds[stage] += seconds
 
+    def reset(self) -> None:
+        """Zero in place (observers such as the run report hold on to ``seconds``)."""
+        self.seconds.clear()
+        self.frames = self.people = 0
+
 
 def _prefetch(frames: Iterable[Frame], times: StageTimes, depth: int = 8) -> Iterator[Frame]:
     """Decode on a background thread, `depth` frames ahead; errors re-raised in the caller."""
@@ -166,7 +171,8 @@ class Pipeline:
 
     def _run(self, frames: Iterable[Frame], keep_images: bool) -> Iterator[FrameResult]:
         tracker = self.tracker_factory()
-        self.times = times = StageTimes()  # per run: a summary reports this video's times only
+        times = self.times
+        times.reset()  # per run: a summary reports this video's times only
         batch_size = self.config.detector.batch_size if self.detector is not None else 1
         previous: np.ndarray | None = None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posetrack-flow") as pool:

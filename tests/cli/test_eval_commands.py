@@ -4,6 +4,7 @@ offline message when they cannot be fetched), and random weights only when asked
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pytest
@@ -35,6 +36,15 @@ def _checkpoint() -> bytes:
     return buf.getvalue()
 
 
+def _tiny_zoo(urls: tuple[str, ...], digest: str) -> tuple[zoo.Architecture, zoo.Weights]:
+    """The tiny test network with published weights at ``urls``: what `weights: zoo` then fetches."""
+    arch = dataclasses.replace(zoo.architecture("hrnet-w8-128x96"), default_weights="hrnet-w8-128x96-coco")
+    weights = zoo.Weights(name="hrnet-w8-128x96-coco", arch=arch.name, urls=urls, sha256=digest,
+                          preprocessing=dataclasses.replace(arch.preprocessing, mean=zoo.IMAGENET_MEAN,
+                                                            std=zoo.IMAGENET_STD))
+    return arch, weights
+
+
 @pytest.fixture
 def zoo_entry(tmp_path, monkeypatch):
     """`weights: zoo` for hrnet-w8-128x96 means a checkpoint on a local server, cached in tmp_path."""
@@ -44,11 +54,9 @@ def zoo_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     server = FileServer()
     data = _checkpoint()
-    entry = zoo.ZooEntry(name="hrnet-w8-128x96-coco", kind="pose-topdown", model="hrnet-w8-128x96",
-                         urls=(server.add("/w/hrnet_w8_tiny.pth", data),), sha256=sha256(data),
-                         keypoint_layout="coco17", input_size=(128, 96))
+    arch, entry = _tiny_zoo((server.add("/w/hrnet_w8_tiny.pth", data),), sha256(data))
     (tmp_path / "tiny.yaml").write_text(CONFIG)
-    with zoo.registered(entry):
+    with zoo.registered(arch, entry):
         yield entry
     server.close()
 
@@ -56,11 +64,9 @@ def zoo_entry(tmp_path, monkeypatch):
 @pytest.fixture
 def offline_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("POSETRACK_HOME", str(tmp_path / "home"))
-    entry = zoo.ZooEntry(name="hrnet-w8-128x96-coco", kind="pose-topdown", model="hrnet-w8-128x96",
-                         urls=("http://posetrack-test.invalid/w/hrnet_w8_tiny.pth",), sha256="0" * 64,
-                         keypoint_layout="coco17", input_size=(128, 96))
+    arch, entry = _tiny_zoo(("http://posetrack-test.invalid/w/hrnet_w8_tiny.pth",), "0" * 64)
     (tmp_path / "tiny.yaml").write_text(CONFIG)
-    with zoo.registered(entry):
+    with zoo.registered(arch, entry):
         yield entry
 
 

@@ -18,7 +18,7 @@ from posetrack.synthetic import crossing_scene, write_video
 
 from ._cli import TINY, one_line_error, posetrack, spawn, subprocess_env
 
-OUTPUTS = ["clip.annotated.mp4", "clip.coco.json", "clip.csv", "clip.jsonl", "clip.posetrack.json"]
+OUTPUTS = ["clip.annotated.mp4", "clip.coco.json", "clip.csv", "clip.jsonl", "clip.posetrack.json", "clip.report.html"]
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_two_processes_into_one_folder(ws, tmp_path):
         p.stderr.close()
     codes = sorted(code for code, _ in results)
     assert codes[0] == 0, results
-    assert _leftovers(out) == ["clip.csv", "clip.posetrack.json"]
+    assert _leftovers(out) == ["clip.csv", "clip.posetrack.json", "clip.report.html"]
     json.loads((out / "clip.posetrack.json").read_text())
     if codes[1] != 0:  # they overlapped (usual): the loser said so in one line
         err = [e for c, e in results if c != 0][0].strip().splitlines()

@@ -61,4 +61,4 @@ def test_sigkill_temps_are_removed_by_the_next_run(ws, tmp_path):
     write_video(crossing_scene(num_frames=3).images(), ws / "short.mp4")
     r = posetrack("run", "short.mp4", "-c", "tiny.yaml", "-o", out, "-q", "--formats", "csv", "--no-render", cwd=ws)
     assert r.returncode == 0, r.stderr
-    assert sorted(n.name for n in out.iterdir()) == ["short.csv"]
+    assert sorted(n.name for n in out.iterdir()) == ["short.csv", "short.report.html"]
