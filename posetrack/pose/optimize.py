@@ -80,6 +80,98 @@ def fold_batchnorm(model: nn.Module) -> int:
     return folded
 
 
+def _onednn(x: Tensor, conv: nn.Conv2d) -> bool:
+    """Whether oneDNN's fused convolution applies: a float32 CPU tensor and a plain zero-padded conv."""
+    return (
+        x.device.type == "cpu" and x.dtype == torch.float32 and conv.weight.dtype == torch.float32
+        and torch.backends.mkldnn.is_available() and conv.padding_mode == "zeros"
+        and not isinstance(conv.padding, str)
+    )  # fmt: skip
+
+
+class ReLUConv2d(nn.Conv2d):
+    """A Conv2d (BN already folded into it) whose ReLU, and optionally a residual add, run inside the
+    oneDNN convolution as post-ops, saving one or two passes over the output.
+
+    Instances are converted from the network's own Conv2d (``__class__`` swap), so parameter names
+    stay. Elsewhere than a float32 CPU tensor the same result comes from the unfused ops.
+    """
+
+    def _args(self) -> tuple:
+        return (list(self.padding), list(self.stride), list(self.dilation), self.groups)
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        if _onednn(x, self):
+            return torch.ops.mkldnn._convolution_pointwise(x, self.weight, self.bias, *self._args(), "relu", [], "")
+        return torch.relu_(super().forward(x))
+
+    def add_relu(self, x: Tensor, other: Tensor) -> Tensor:
+        """relu(conv(x) + other)."""
+        if _onednn(x, self) and other.dtype == x.dtype and other.shape[1] == self.out_channels:
+            return torch.ops.mkldnn._convolution_pointwise.binary(
+                x, other, self.weight, self.bias, *self._args(), "add", 1.0, "relu", [], ""
+            )
+        return torch.relu_(super().forward(x).add_(other))
+
+
+class FusedBasicBlock(BasicBlock):
+    """BasicBlock with BN folded and ReLU / residual add fused into its convolutions."""
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        residual = x if self.downsample is None else self.downsample(x)
+        return self.conv2.add_relu(self.conv1(x), residual)  # type: ignore[operator]
+
+
+class FusedBottleneck(Bottleneck):
+    """Bottleneck with BN folded and ReLU / residual add fused into its convolutions."""
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        residual = x if self.downsample is None else self.downsample(x)
+        return self.conv3.add_relu(self.conv2(self.conv1(x)), residual)  # type: ignore[operator]
+
+
+def _relu_conv(conv: nn.Module) -> bool:
+    if type(conv) is nn.Conv2d:
+        conv.__class__ = ReLUConv2d
+        return True
+    return False
+
+
+def fuse_relu(model: nn.Module) -> int:
+    """After :func:`fold_batchnorm`: ReLU (and residual adds) into the convolutions; returns the count.
+
+    Blocks get the fused forward; ``Sequential(conv, Identity, ReLU)`` runs (transitions, exchange
+    down-paths) and the stem (conv1/bn1/relu, conv2/bn2/relu; its ``relu`` is used nowhere else)
+    get a ReLU convolution and the ReLU module becomes an Identity.
+    """
+    count = 0
+    for module in list(model.modules()):
+        if type(module) is BasicBlock and all(isinstance(module._modules[b], nn.Identity) for b in ("bn1", "bn2")):
+            if _relu_conv(module.conv1) and _relu_conv(module.conv2):
+                module.__class__ = FusedBasicBlock
+                count += 1
+        elif type(module) is Bottleneck and all(
+            isinstance(module._modules[b], nn.Identity) for b in ("bn1", "bn2", "bn3")
+        ):
+            if _relu_conv(module.conv1) and _relu_conv(module.conv2) and _relu_conv(module.conv3):
+                module.__class__ = FusedBottleneck
+                count += 1
+        elif isinstance(module, HRNetBackbone) and all(
+            isinstance(module._modules[b], nn.Identity) for b in ("bn1", "bn2")
+        ):
+            if _relu_conv(module.conv1) and _relu_conv(module.conv2):
+                module.relu = nn.Identity()
+                count += 1
+        elif isinstance(module, nn.Sequential):
+            names = list(module._modules)
+            for a, b, c in zip(names, names[1:], names[2:]):
+                conv, bn, act = module._modules[a], module._modules[b], module._modules[c]
+                if isinstance(bn, nn.Identity) and type(act) is nn.ReLU and _relu_conv(conv):
+                    module._modules[c] = nn.Identity()
+                    count += 1
+    return count
+
+
 def _upsample_add_(y: Tensor, z: Tensor) -> Tensor:
     """``y += nearest_upsample(z)`` without building the upsampled tensor (y is owned, in place)."""
     sh, sw = y.shape[2] // z.shape[2], y.shape[3] // z.shape[3]
@@ -161,7 +253,7 @@ def _contiguous_output(module: nn.Module, args: tuple, out):
 
 
 def optimize_for_inference(
-    model: nn.Module, channels_last: bool = True, fuse_exchange: bool = True
+    model: nn.Module, channels_last: bool = True, fuse_exchange: bool = True, fuse_activations: bool = True
 ) -> nn.Module:
     """An equivalent eval-mode copy of ``model`` for inference; ``model`` itself is not modified.
 
@@ -173,6 +265,8 @@ def optimize_for_inference(
     for p in net.parameters():
         p.requires_grad_(False)
     fold_batchnorm(net)
+    if fuse_activations:
+        fuse_relu(net)
     if fuse_exchange:
         _fuse_exchange(net)
     if channels_last:
@@ -182,4 +276,4 @@ def optimize_for_inference(
     return net
 
 
-__all__ = ["optimize_for_inference", "fold_batchnorm", "FusedHighResolutionModule"]
+__all__ = ["optimize_for_inference", "fold_batchnorm", "fuse_relu", "FusedHighResolutionModule", "ReLUConv2d"]
