@@ -131,9 +131,10 @@ def top_k(
         val_k, ind = det.topk(k, dim=1)
     else:
         val_k, ind = sparse
-    flat_tags = tags.reshape(num_joints, h * w, -1)
-    tag_k = torch.gather(flat_tags, 1, ind[:, :, None].expand(-1, -1, flat_tags.shape[2]))
     loc_k = torch.stack((ind % w, torch.div(ind, w, rounding_mode="floor")), dim=2)
+    # Tags read at the k pixels only (no copy of the maps, which may be a strided view).
+    joints = torch.arange(num_joints, device=ind.device)[:, None].expand_as(ind)
+    tag_k = tags[joints, loc_k[..., 1], loc_k[..., 0]]
     return (
         tag_k.float().cpu().numpy(),
         loc_k.cpu().numpy().astype(np.int64),
@@ -298,10 +299,11 @@ def _refine_candidates(
     is most of the map), in flat order, so the first maximum among them is the first overall.
     """
     heat = heatmaps[joint].reshape(-1)
-    tag = tags[joint].reshape(heat.shape[0], -1)
+    w = heatmaps.shape[2]
 
     def scores(pix: torch.Tensor) -> torch.Tensor:  # (M, n): the same element-wise ops as refine
-        dist = ((tag[pix][None] - mean_tags[:, None]) ** 2).sum(dim=2).sqrt()
+        tag = tags[joint, torch.div(pix, w, rounding_mode="floor"), pix % w]
+        dist = ((tag[None] - mean_tags[:, None]) ** 2).sum(dim=2).sqrt()
         return heat[pix][None] - torch.round(dist)
 
     bound = scores(hints).amax(dim=1)  # (M,) a lower bound of each row's maximum
@@ -317,6 +319,7 @@ def _refine_candidates(
         else:
             dense = torch.ones_like(high)
     if bool(dense.any()):
+        tag = tags[joint].reshape(heat.shape[0], -1)
         for r in torch.nonzero(dense).squeeze(1).tolist():  # one row at a time bounds the memory
             best[r] = _dense_best(heat, tag, mean_tags[r])
     return best
