@@ -342,7 +342,7 @@ def refine_people(
     """
     if len(people) == 0:
         return people
-    num_joints, h, w = heatmaps.shape
+    num_joints, _, w = heatmaps.shape
     dev = heatmaps.device
     out = people.copy()
     present = people[:, :, 2] > 0

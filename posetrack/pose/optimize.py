@@ -9,25 +9,37 @@ result) and rewrites the copy:
 * **channels_last** weights, and the input converted once on entry (a forward pre-hook), so oneDNN
   runs its NHWC kernels without reordering each layer (the largest gain on x86 CPUs); outputs are
   returned NCHW-contiguous like the plain model's (a forward hook);
+* **ReLU and residual add fused into the convolution** (oneDNN post-ops,
+  ``torch.ops.mkldnn._convolution_pointwise``, the kernels torch.compile's CPU backend emits): in
+  the residual blocks, transitions, exchange down-paths and the stem, saving one or two passes over
+  each output; on other devices or dtypes the same modules run the unfused ops;
 * **fused upsample + add** in the HRNet exchange units: ``y + upsample(z)`` (nearest, x2^k) is a
   broadcast add into ``y`` viewed as (N, C, h, s, w, s), so the upsampled tensor is never built;
-  and the sums are accumulated in place.
+  and the sums are accumulated in place, in the official order.
 
-What did not pay on a 2-thread CPU and is therefore not done here is listed in the README
-(``torch.jit.freeze``/oneDNN graph and ``torch.compile`` were measured; see
-``benchmarks/pose_forward.py``). Module names are kept (BN slots hold ``Identity``), so the copy can
-still be inspected like the original, but it is not a checkpoint layout any more.
+Each part is measured by ``benchmarks/pose_forward.py --variants`` (plain, fold, fold-cl,
+fold-cl-exchange, optimized, compile). BN folding alone does not pay on a CPU (the gain comes
+with channels_last and the fused post-ops); ``torch.jit.freeze`` was slower than this and is
+deprecated; ``torch.compile`` costs minutes of compilation per input shape, so it is not applied
+here (``pose.compile`` is the loop's option). Module names are kept (BN slots hold ``Identity``,
+converted modules change class, not name), but the copy is no checkpoint layout any more.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
-from posetrack.pose.models.hrnet import BasicBlock, Bottleneck, HighResolutionModule, HRNetBackbone
+from posetrack.pose.models.hrnet import (
+    BasicBlock,
+    Bottleneck,
+    HighResolutionModule,
+    HRNetBackbone,
+)
 
 _CONV = (nn.Conv2d, nn.ConvTranspose2d)
 
@@ -36,7 +48,11 @@ def _fold(conv: nn.Module, bn: nn.BatchNorm2d) -> bool:
     """Fold eval-mode ``bn`` into ``conv`` in place; False when the pair does not qualify."""
     if not isinstance(conv, _CONV) or type(bn) is not nn.BatchNorm2d:
         return False
-    if bn.running_mean is None or bn.running_var is None or conv.out_channels != bn.num_features:
+    if (
+        bn.running_mean is None
+        or bn.running_var is None
+        or conv.out_channels != bn.num_features
+    ):
         return False
     if isinstance(conv, nn.ConvTranspose2d) and conv.groups != 1:
         return False  # transposed grouped weights are laid out (in, out/groups): not handled
@@ -73,7 +89,7 @@ def fold_batchnorm(model: nn.Module) -> int:
                         folded += 1
         if isinstance(module, nn.Sequential):
             children = list(module._modules.items())
-            for (_, conv), (bn_name, bn) in zip(children, children[1:]):
+            for (_, conv), (bn_name, bn) in itertools.pairwise(children):
                 if _fold(conv, bn):
                     module._modules[bn_name] = nn.Identity()
                     folded += 1
@@ -82,6 +98,8 @@ def fold_batchnorm(model: nn.Module) -> int:
 
 def _onednn(x: Tensor, conv: nn.Conv2d) -> bool:
     """Whether oneDNN's fused convolution applies: a float32 CPU tensor and a plain zero-padded conv."""
+    if torch.compiler.is_compiling():
+        return False  # under torch.compile the plain ops let the compiler fuse them itself
     return (
         x.device.type == "cpu" and x.dtype == torch.float32 and conv.weight.dtype == torch.float32
         and torch.backends.mkldnn.is_available() and conv.padding_mode == "zeros"
@@ -102,14 +120,29 @@ class ReLUConv2d(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
         if _onednn(x, self):
-            return torch.ops.mkldnn._convolution_pointwise(x, self.weight, self.bias, *self._args(), "relu", [], "")
+            return torch.ops.mkldnn._convolution_pointwise(
+                x, self.weight, self.bias, *self._args(), "relu", [], ""
+            )
         return torch.relu_(super().forward(x))
 
     def add_relu(self, x: Tensor, other: Tensor) -> Tensor:
         """relu(conv(x) + other)."""
-        if _onednn(x, self) and other.dtype == x.dtype and other.shape[1] == self.out_channels:
+        if (
+            _onednn(x, self)
+            and other.dtype == x.dtype
+            and other.shape[1] == self.out_channels
+        ):
             return torch.ops.mkldnn._convolution_pointwise.binary(
-                x, other, self.weight, self.bias, *self._args(), "add", 1.0, "relu", [], ""
+                x,
+                other,
+                self.weight,
+                self.bias,
+                *self._args(),
+                "add",
+                1.0,
+                "relu",
+                [],
+                "",
             )
         return torch.relu_(super().forward(x).add_(other))
 
@@ -146,14 +179,20 @@ def fuse_relu(model: nn.Module) -> int:
     """
     count = 0
     for module in list(model.modules()):
-        if type(module) is BasicBlock and all(isinstance(module._modules[b], nn.Identity) for b in ("bn1", "bn2")):
+        if type(module) is BasicBlock and all(
+            isinstance(module._modules[b], nn.Identity) for b in ("bn1", "bn2")
+        ):
             if _relu_conv(module.conv1) and _relu_conv(module.conv2):
                 module.__class__ = FusedBasicBlock
                 count += 1
         elif type(module) is Bottleneck and all(
             isinstance(module._modules[b], nn.Identity) for b in ("bn1", "bn2", "bn3")
         ):
-            if _relu_conv(module.conv1) and _relu_conv(module.conv2) and _relu_conv(module.conv3):
+            if (
+                _relu_conv(module.conv1)
+                and _relu_conv(module.conv2)
+                and _relu_conv(module.conv3)
+            ):
                 module.__class__ = FusedBottleneck
                 count += 1
         elif isinstance(module, HRNetBackbone) and all(
@@ -165,8 +204,16 @@ def fuse_relu(model: nn.Module) -> int:
         elif isinstance(module, nn.Sequential):
             names = list(module._modules)
             for a, b, c in zip(names, names[1:], names[2:]):
-                conv, bn, act = module._modules[a], module._modules[b], module._modules[c]
-                if isinstance(bn, nn.Identity) and type(act) is nn.ReLU and _relu_conv(conv):
+                conv, bn, act = (
+                    module._modules[a],
+                    module._modules[b],
+                    module._modules[c],
+                )
+                if (
+                    isinstance(bn, nn.Identity)
+                    and type(act) is nn.ReLU
+                    and _relu_conv(conv)
+                ):
                     module._modules[c] = nn.Identity()
                     count += 1
     return count
@@ -220,7 +267,11 @@ def _fusable(module: HighResolutionModule) -> bool:
     """True when every up-path of the exchange is the official conv, BN, nearest Upsample."""
     for i, row in enumerate(module.fuse_layers or []):
         for up in list(row)[i + 1 :]:
-            if not (isinstance(up, nn.Sequential) and len(up) == 3 and isinstance(up[2], nn.Upsample)):
+            if not (
+                isinstance(up, nn.Sequential)
+                and len(up) == 3
+                and isinstance(up[2], nn.Upsample)
+            ):
                 return False
             if up[2].mode != "nearest":
                 return False
@@ -240,7 +291,11 @@ def _fuse_exchange(model: nn.Module) -> int:
 def _channels_last_input(module: nn.Module, args: tuple) -> tuple:
     """Forward pre-hook: the image batch in channels_last (a no-op when it already is)."""
     x, *rest = args
-    return (x.contiguous(memory_format=torch.channels_last), *rest) if isinstance(x, Tensor) else args
+    return (
+        (x.contiguous(memory_format=torch.channels_last), *rest)
+        if isinstance(x, Tensor)
+        else args
+    )
 
 
 def _contiguous_output(module: nn.Module, args: tuple, out):
@@ -253,7 +308,10 @@ def _contiguous_output(module: nn.Module, args: tuple, out):
 
 
 def optimize_for_inference(
-    model: nn.Module, channels_last: bool = True, fuse_exchange: bool = True, fuse_activations: bool = True
+    model: nn.Module,
+    channels_last: bool = True,
+    fuse_exchange: bool = True,
+    fuse_activations: bool = True,
 ) -> nn.Module:
     """An equivalent eval-mode copy of ``model`` for inference; ``model`` itself is not modified.
 
@@ -276,4 +334,10 @@ def optimize_for_inference(
     return net
 
 
-__all__ = ["optimize_for_inference", "fold_batchnorm", "fuse_relu", "FusedHighResolutionModule", "ReLUConv2d"]
+__all__ = [
+    "FusedHighResolutionModule",
+    "ReLUConv2d",
+    "fold_batchnorm",
+    "fuse_relu",
+    "optimize_for_inference",
+]

@@ -11,18 +11,18 @@ from scipy.optimize import linear_sum_assignment
 
 from posetrack.pose.bottomup_hungarian import munkres_assign
 from posetrack.pose.grouping import (
-    _sparse_top_k,
     COCO_JOINT_ORDER,
     GroupingParams,
+    _sparse_top_k,
     adjust,
     assign,
     group,
     heatmap_nms,
-    window_max,
     match_by_tag,
     refine,
     refine_people,
     top_k,
+    window_max,
 )
 
 K = 17

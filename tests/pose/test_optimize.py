@@ -9,7 +9,11 @@ import torch
 from torch import nn
 
 from posetrack.pose import build_model, model_names, model_spec, optimize_for_inference
-from posetrack.pose.optimize import FusedHighResolutionModule, _upsample_add_, fold_batchnorm
+from posetrack.pose.optimize import (
+    FusedHighResolutionModule,
+    _upsample_add_,
+    fold_batchnorm,
+)
 
 
 def _architectures(test_only: bool) -> list[str]:
@@ -37,8 +41,14 @@ def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                fan_in = m.weight[0].numel() if isinstance(m, nn.Conv2d) else m.weight.shape[0] * 16
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (1.0 / fan_in) ** 0.5)
+                fan_in = (
+                    m.weight[0].numel()
+                    if isinstance(m, nn.Conv2d)
+                    else m.weight.shape[0] * 16
+                )
+                m.weight.copy_(
+                    torch.randn(m.weight.shape, generator=g) * (1.0 / fan_in) ** 0.5
+                )
                 if m.bias is not None:
                     m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
             elif isinstance(m, nn.BatchNorm2d):
@@ -59,7 +69,9 @@ def _outputs(out) -> list[torch.Tensor]:
     return [out] if isinstance(out, torch.Tensor) else list(out)
 
 
-def assert_equivalent(plain: nn.Module, fast: nn.Module, x: torch.Tensor, rtol: float = 1e-4) -> None:
+def assert_equivalent(
+    plain: nn.Module, fast: nn.Module, x: torch.Tensor, rtol: float = 1e-4
+) -> None:
     """Every output within rtol of the plain one, relative to its largest magnitude; same dtype and layout."""
     with torch.inference_mode():
         ref, got = _outputs(plain(x)), _outputs(fast(x))
@@ -91,7 +103,9 @@ def test_full_size_networks_are_equivalent(name):
     # Full width and depth, at a small input (all sides must be multiples of 32) to keep CPU time low.
     model = _model(name)
     fast = optimize_for_inference(model)
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())  # every BN was folded
+    assert not any(
+        isinstance(m, nn.BatchNorm2d) for m in fast.modules()
+    )  # every BN was folded
     assert_equivalent(model, fast, _input(name, side=64, batch=1))
 
 
@@ -104,7 +118,9 @@ def test_input_model_is_not_modified():
     after = model.state_dict()
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    assert all(p.is_contiguous() for p in model.parameters())  # not turned channels_last
+    assert all(
+        p.is_contiguous() for p in model.parameters()
+    )  # not turned channels_last
     assert not model._forward_hooks and not model._forward_pre_hooks
 
 
@@ -121,16 +137,22 @@ def test_copy_is_channels_last_and_keeps_dtype_and_training_mode_off():
     nchw = optimize_for_inference(model, channels_last=False)
     assert all(p.is_contiguous() for p in nchw.parameters())
     assert_equivalent(model, nchw, _input(TINY[0], 64, 1))
-    cl = optimize_for_inference(model.to(memory_format=torch.channels_last), channels_last=False)
+    cl = optimize_for_inference(
+        model.to(memory_format=torch.channels_last), channels_last=False
+    )
     assert cl.final_layer.weight.is_contiguous(memory_format=torch.channels_last)
-    assert_equivalent(model, cl, _input(TINY[0], 64, 1).contiguous(memory_format=torch.channels_last))
+    assert_equivalent(
+        model, cl, _input(TINY[0], 64, 1).contiguous(memory_format=torch.channels_last)
+    )
     model.to(memory_format=torch.contiguous_format)
 
 
 def test_every_exchange_unit_is_fused_and_bn_folded_in_named_pairs():
     model = _model(TINY[1])  # higherhrnet-w8-128: stem, blocks, exchange, deconv head
     fast = optimize_for_inference(model)
-    plain_units = [m for m in model.modules() if type(m).__name__ == "HighResolutionModule"]
+    plain_units = [
+        m for m in model.modules() if type(m).__name__ == "HighResolutionModule"
+    ]
     fused = [m for m in fast.modules() if isinstance(m, FusedHighResolutionModule)]
     assert len(fused) == len(plain_units) > 0
     bns = sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
@@ -144,4 +166,6 @@ def test_upsample_add_equals_upsample_then_add():
     expected = y + nn.functional.interpolate(z, scale_factor=4, mode="nearest")
     assert torch.equal(_upsample_add_(y.clone(), z), expected)
     ycl = y.contiguous(memory_format=torch.channels_last)
-    assert torch.equal(_upsample_add_(ycl, z.contiguous(memory_format=torch.channels_last)), expected)
+    assert torch.equal(
+        _upsample_add_(ycl, z.contiguous(memory_format=torch.channels_last)), expected
+    )
