@@ -169,3 +169,39 @@ def test_upsample_add_equals_upsample_then_add():
     assert torch.equal(
         _upsample_add_(ycl, z.contiguous(memory_format=torch.channels_last)), expected
     )
+
+
+def _small_net() -> nn.Module:
+    return randomise(nn.Sequential(nn.Conv2d(3, 17, 3, 1, 1), nn.BatchNorm2d(17), nn.ReLU()))
+
+
+@pytest.mark.parametrize("kind", ["topdown", "bottomup"])
+def test_estimators_run_the_inference_copy_unless_told_not_to(kind):
+    from posetrack.keypoints import COCO17
+    from posetrack.pose.bottomup import BottomUpEstimator
+    from posetrack.pose.config import PoseConfig
+    from posetrack.pose.topdown import TopDownEstimator
+
+    def build(config):
+        net = _small_net()
+        if kind == "topdown":
+            return net, TopDownEstimator(net, COCO17, config, (32, 32), "cpu")
+        return net, BottomUpEstimator(net, COCO17, config, 64, "cpu")
+
+    net, est = build(PoseConfig(weights=None))
+    assert est.model is not net and not any(isinstance(m, nn.BatchNorm2d) for m in est.model.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in net.modules())  # the caller's network as it was
+    x = torch.randn(2, 3, 32, 32)
+    assert_equivalent(net, est.model, x)
+    net, est = build(PoseConfig(weights=None, optimize=False))
+    assert est.model is net
+
+
+def test_optimize_key_is_validated_at_load():
+    from posetrack.configbase import from_dict
+    from posetrack.errors import ConfigError
+    from posetrack.pose.config import PoseConfig
+
+    assert from_dict(PoseConfig, {"optimize": False}).optimize is False
+    with pytest.raises(ConfigError, match="optimize"):
+        from_dict(PoseConfig, {"optimize": "yes"})
