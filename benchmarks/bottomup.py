@@ -1,12 +1,15 @@
 """Bottom-up throughput: images/s split into forward, aggregation and grouping; prints JSON.
 
     python benchmarks/bottomup.py [--device cpu|cuda|auto] [--models NAME ...] [--people 2 10 30]
+    python benchmarks/bottomup.py --device cpu --threads 1 --models higherhrnet-w32-512 \\
+        --width 512 --height 512 --repeats 5          # a 512x512 map, as issue 12's goal
 
 Networks have random weights (speed does not depend on them). Forward = the network on the
 resized input (batch 2 with flip test). Aggregation = everything else up to the final maps:
 resize, normalisation, resizing/averaging of the outputs, flip back, projection to the input
 size (timed with the network's outputs replayed, so it excludes the forward). Grouping = NMS,
-top-k, tag matching, adjust (and refine if asked) and the map back to the image, timed on
+top-k, tag matching, adjust, refine (official default; ``--no-refine``) and the map back to the image,
+compared with the faithful per-person refine loop on the same maps (and checked identical), timed on
 *planted* maps with the given number of people (a random network produces no people), at the
 final map size of that model and image.
 """
@@ -27,7 +30,7 @@ from posetrack.keypoints import COCO17
 from posetrack.pose.bottomup import AggregatedMaps, BottomUpEstimator, normalise
 from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale
 from posetrack.pose.config import PoseConfig
-from posetrack.pose.grouping import top_k
+from posetrack.pose.grouping import group, top_k
 from posetrack.pose.models import build_model, model_spec
 
 DEFAULT_MODELS = [
@@ -101,7 +104,8 @@ def bench_model(name: str, args, device: torch.device) -> dict:
     model = build_model(name, device=device)
     config = PoseConfig(
         model=name, weights=None, flip_test=not args.no_flip, scales=args.scales,
-        precision=args.precision, channels_last=args.channels_last, refine=args.refine,
+        precision=args.precision, channels_last=args.channels_last, refine=not args.no_refine,
+        optimize=not args.plain,
     )  # fmt: skip
     est = BottomUpEstimator(model, COCO17, config, spec.input_size, device)
     image = np.random.default_rng(0).integers(0, 255, (args.height, args.width, 3), dtype=np.uint8)
@@ -131,18 +135,24 @@ def bench_model(name: str, args, device: torch.device) -> dict:
 
     w, h = image.shape[1], image.shape[0]
     size, center, scale = multi_scale_size(w, h, est.input_size, 1.0, min(est.scales))
-    grouping, nms_topk, found, fps = {}, {}, {}, {}
+    grouping, grouping_old, identical, nms_topk, found, fps, post = {}, {}, {}, {}, {}, {}, {}
     for n in args.people:
         heat, tags = planted_maps(n, size, config.flip_test, device)
         maps = AggregatedMaps(heat, tags, center, scale)
         t_group = timed(lambda: est.group(maps), device, args.repeats, 1)
+        # The faithful per-person form (official refine loop), same maps, interleaved with the new one.
+        t_old = timed(lambda: group(heat, tags, est.params, per_person_refine=True), device, args.repeats, 1)
+        new, old = group(heat, tags, est.params), group(heat, tags, est.params, per_person_refine=True)
+        identical[str(n)] = bool(np.array_equal(new[0], old[0]) and np.array_equal(new[1], old[1]))
         thr = config.detection_threshold if device.type == "cpu" else None  # as grouping does
         t_topk = timed(
             lambda: top_k(heat, tags, config.max_people, config.nms_kernel, thr), device, args.repeats, 1
         )
         grouping[str(n)] = round(t_group, 5)
+        grouping_old[str(n)] = round(t_old, 5)
         nms_topk[str(n)] = round(t_topk, 5)
         found[str(n)] = len(est.group(maps))
+        post[str(n)] = round(t_agg + t_group, 5)
         fps[str(n)] = round(1.0 / (t_forward + t_agg + t_group), 3)
     params = sum(p.numel() for p in model.parameters())
     return {
@@ -154,6 +164,9 @@ def bench_model(name: str, args, device: torch.device) -> dict:
         "forward_s": round(t_forward, 5),
         "aggregation_s": round(t_agg, 5),
         "grouping_s": grouping,
+        "grouping_per_person_refine_s": grouping_old,  # the faithful per-person refine loop
+        "grouping_identical": identical,  # new == per-person: same people, keypoints, scores
+        "aggregation_plus_grouping_s": post,
         "grouping_nms_topk_s": nms_topk,  # part of grouping_s; the rest is matching + adjust
 
         "people_found": found,
@@ -170,7 +183,8 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--scales", nargs="+", type=float, default=[1.0])
     ap.add_argument("--no-flip", action="store_true", help="disable flip test (official: on)")
-    ap.add_argument("--refine", action="store_true")
+    ap.add_argument("--no-refine", action="store_true", help="disable refine (official test: on)")
+    ap.add_argument("--plain", action="store_true", help="the network as built (pose.optimize=false)")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
     ap.add_argument("--channels-last", action="store_true")
     ap.add_argument("--repeats", type=int, default=3)
@@ -197,7 +211,8 @@ def main() -> None:
         "scales": args.scales,
         "precision": args.precision,
         "channels_last": args.channels_last,
-        "refine": args.refine,
+        "refine": not args.no_refine,
+        "optimized_network": not args.plain,
         "repeats": args.repeats,
         "grouping_input": "planted heatmaps/tags (Gaussian peaks, per-person tags)",
         "results": results,

@@ -1,6 +1,7 @@
 """Pose estimation: networks (``posetrack.pose.models``), checkpoints, top-down and bottom-up inference.
 
-``build_model``, ``model_spec``, ``model_names`` and ``load_checkpoint`` are re-exported lazily so that
+``build_model``, ``model_spec``, ``model_names``, ``load_checkpoint`` and ``optimize_for_inference`` are
+re-exported lazily so that
 importing ``posetrack.pose.config`` (as the config loader does) does not import torch.
 """
 
@@ -13,6 +14,7 @@ from posetrack.lazy import lazy_attributes
 if TYPE_CHECKING:
     from posetrack.pose.checkpoints import load_checkpoint
     from posetrack.pose.models.registry import ModelSpec, build_model, model_names, model_spec
+    from posetrack.pose.optimize import optimize_for_inference
 
 _LAZY = {
     "build_model": "posetrack.pose.models.registry",
@@ -20,9 +22,10 @@ _LAZY = {
     "model_names": "posetrack.pose.models.registry",
     "ModelSpec": "posetrack.pose.models.registry",
     "load_checkpoint": "posetrack.pose.checkpoints",
+    "optimize_for_inference": "posetrack.pose.optimize",
 }
 
-__all__ = ["ModelSpec", "build_model", "load_checkpoint", "model_names", "model_spec"]
+__all__ = ["ModelSpec", "build_model", "load_checkpoint", "model_names", "model_spec", "optimize_for_inference"]
 
 
 __getattr__ = lazy_attributes(__name__, _LAZY)

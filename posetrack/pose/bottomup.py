@@ -30,6 +30,7 @@ from posetrack.keypoints import KeypointLayout, coco_to_posetrack, output_layout
 from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale, to_image_coords
 from posetrack.pose.config import PoseConfig
 from posetrack.pose.grouping import GroupingParams, group
+from posetrack.pose.optimize import optimize_for_inference
 from posetrack.pose.transforms import IMAGENET_MEAN, IMAGENET_STD, normalize_crops
 from posetrack.types import Detections, Poses
 
@@ -39,7 +40,7 @@ class AggregatedMaps:
     """One image's test-time maps at the scale-1 input size, plus the way back to the image."""
 
     heatmaps: torch.Tensor  # (K, H, W) float32
-    tags: torch.Tensor  # (K, H, W, L) float32; L = 2 with flip test, else 1
+    tags: torch.Tensor  # (K, H, W, L) float32; L = 2 with flip test, else 1 (a view: L is outermost in memory)
     center: np.ndarray  # (2,) image px
     scale: np.ndarray  # (2,) box size / 200 px
 
@@ -129,6 +130,8 @@ class BottomUpEstimator:
         self.channels_last = bool(config.channels_last)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if config.optimize:  # an inference copy (BN folded, channels_last): same outputs, faster
+            self.model = optimize_for_inference(self.model)
 
     def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         if self.channels_last:
@@ -148,7 +151,7 @@ class BottomUpEstimator:
         min_scale = min(self.scales)
         base_size, _, _ = multi_scale_size(w, h, self.input_size, 1.0, min_scale)
         final = None
-        tag_list: list[torch.Tensor] = []
+        tag_list: list[torch.Tensor] = []  # (L_s, K, H, W) per scale that gives tags
         center = scale = None
         for s in self.scales:
             resized, center, scale = resize_for_scale(image, self.input_size, s, min_scale)
@@ -165,9 +168,12 @@ class BottomUpEstimator:
             final = heat if final is None else final + heat
             if s == 1.0 or len(self.scales) == 1:
                 tags = F.interpolate(tags, size=size, mode="bilinear", align_corners=False)
-                tag_list.extend(tags.unbind(0))
+                tag_list.append(tags)
         final = final / float(len(self.scales))
-        return AggregatedMaps(final, torch.stack(tag_list, dim=3), center, scale)
+        # (K, H, W, L) as a view of the (L, K, H, W) maps: the same values as stacking them on a
+        # last axis without copying them (grouping reads tags at a few pixels only).
+        tags = tag_list[0] if len(tag_list) == 1 else torch.cat(tag_list)
+        return AggregatedMaps(final, tags.permute(1, 2, 3, 0), center, scale)
 
     def group(self, maps: AggregatedMaps) -> Poses:
         """Group aggregated maps into people in image pixels."""

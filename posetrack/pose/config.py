@@ -19,6 +19,9 @@ class PoseConfig:
     blur_kernel: int = bounded(11, 1, 31)  # DARK modulation kernel (odd), official BLUR_KERNEL
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # autocast on CUDA
     channels_last: bool = False
+    # Run an inference copy of the network (BN folded, channels_last, fused exchange; same outputs
+    # to float rounding): posetrack.pose.optimize_for_inference. false = the network as built.
+    optimize: bool = True
     batch_size: int = bounded(32, 1)  # crops per forward (top-down)
     keypoint_threshold: float = bounded(0.2, 0.0, 1.0)  # joints above it count for the person score
     oks_nms_threshold: float = bounded(0.9, 0.0, 1.0)  # official OKS-NMS threshold; 1 disables

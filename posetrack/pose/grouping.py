@@ -131,9 +131,10 @@ def top_k(
         val_k, ind = det.topk(k, dim=1)
     else:
         val_k, ind = sparse
-    flat_tags = tags.reshape(num_joints, h * w, -1)
-    tag_k = torch.gather(flat_tags, 1, ind[:, :, None].expand(-1, -1, flat_tags.shape[2]))
     loc_k = torch.stack((ind % w, torch.div(ind, w, rounding_mode="floor")), dim=2)
+    # Tags read at the k pixels only (no copy of the maps, which may be a strided view).
+    joints = torch.arange(num_joints, device=ind.device)[:, None].expand_as(ind)
+    tag_k = tags[joints, loc_k[..., 1], loc_k[..., 0]]
     return (
         tag_k.float().cpu().numpy(),
         loc_k.cpu().numpy().astype(np.int64),
@@ -286,10 +287,108 @@ def refine(person: np.ndarray, heatmaps: torch.Tensor, tags: torch.Tensor) -> np
     return out
 
 
+def _refine_candidates(
+    heatmaps: torch.Tensor, tags: torch.Tensor, joint: int, mean_tags: torch.Tensor, hints: torch.Tensor
+) -> torch.Tensor:
+    """Flat index of argmax(heatmap - round(|tag - mean tag|)) of ``joint`` for each mean tag (M, L).
+
+    Exactly :func:`refine`'s argmax (first index on ties), computed on few pixels: the score is
+    at most the heatmap value (the rounded distance is >= 0), so with T = the best score among the
+    ``hints`` pixels (any pixels; the joint's top-k peaks make T high), no pixel whose heatmap is
+    below T can be the maximum. Only pixels with heatmap >= T are scored (all of them when that
+    is most of the map), in flat order, so the first maximum among them is the first overall.
+    """
+    heat = heatmaps[joint].reshape(-1)
+    w = heatmaps.shape[2]
+
+    def scores(pix: torch.Tensor) -> torch.Tensor:  # (M, n): the same element-wise ops as refine
+        tag = tags[joint, torch.div(pix, w, rounding_mode="floor"), pix % w]
+        dist = ((tag[None] - mean_tags[:, None]) ** 2).sum(dim=2).sqrt()
+        return heat[pix][None] - torch.round(dist)
+
+    bound = scores(hints).amax(dim=1)  # (M,) a lower bound of each row's maximum
+    best = torch.empty(len(mean_tags), dtype=torch.int64, device=heat.device)
+    # Rows with a positive bound share one candidate set; the others (no hint near their tag) and
+    # sets covering most of the map are scored on every pixel, as refine does.
+    high = bound > 0
+    dense = ~high
+    if bool(high.any()):
+        pix = torch.nonzero(heat >= bound[high].min()).squeeze(1)
+        if len(pix) <= heat.shape[0] // 4:
+            best[high] = pix[scores(pix)[high].argmax(dim=1)]
+        else:
+            dense = torch.ones_like(high)
+    if bool(dense.any()):
+        tag = tags[joint].reshape(heat.shape[0], -1)
+        for r in torch.nonzero(dense).squeeze(1).tolist():  # one row at a time bounds the memory
+            best[r] = _dense_best(heat, tag, mean_tags[r])
+    return best
+
+
+def _dense_best(heat: torch.Tensor, tag: torch.Tensor, mean_tag: torch.Tensor) -> torch.Tensor:
+    """refine's argmax over the whole map of one joint for one mean tag (heat (n,), tag (n, L))."""
+    dist = ((tag - mean_tag) ** 2).sum(dim=1).sqrt()
+    return (heat - torch.round(dist)).argmax()
+
+
+def refine_people(
+    people: np.ndarray, heatmaps: torch.Tensor, tags: torch.Tensor, hints: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`refine` for every person at once, with the same result (bit for bit).
+
+    Only missing joints can change, so only they are searched, and each joint's map is scored at
+    the few pixels that can hold the maximum (:func:`_refine_candidates`). ``hints`` (K, k, 2)
+    x/y pixels per joint (e.g. ``top_k``'s locations) only speed the search up.
+    """
+    if len(people) == 0:
+        return people
+    num_joints, _, w = heatmaps.shape
+    dev = heatmaps.device
+    out = people.copy()
+    present = people[:, :, 2] > 0
+    todo = np.nonzero(present.any(axis=1) & (people[:, :, 2] == 0).any(axis=1))[0]
+    if len(todo) == 0:
+        return out
+    # Mean tag of each person's found joints, as refine computes it (truncated pixel of each joint).
+    means = []
+    for p in todo:
+        found = np.nonzero(present[p])[0]
+        fx = torch.as_tensor(people[p, found, 0].astype(np.int32).astype(np.int64), device=dev)
+        fy = torch.as_tensor(people[p, found, 1].astype(np.int32).astype(np.int64), device=dev)
+        means.append(tags[torch.as_tensor(found, device=dev), fy, fx].float().mean(dim=0))
+    mean_tags = torch.stack(means)  # (P', L)
+    if hints is None:
+        hint_pix = torch.zeros((num_joints, 1), dtype=torch.int64, device=dev)
+    else:
+        hint_pix = torch.as_tensor(hints[:, :, 1] * w + hints[:, :, 0], dtype=torch.int64, device=dev)
+    rows, joints, best = [], [], []
+    for j in range(num_joints):
+        who = np.nonzero(people[todo, j, 2] == 0)[0]
+        if len(who) == 0:
+            continue
+        best.append(_refine_candidates(heatmaps, tags, j, mean_tags[torch.as_tensor(who, device=dev)], hint_pix[j]))
+        rows.append(todo[who])
+        joints.append(np.full(len(who), j))
+    best_t = torch.cat(best)
+    joint_t = torch.as_tensor(np.concatenate(joints), device=dev)
+    ys, xs = torch.div(best_t, w, rounding_mode="floor"), best_t % w
+    vals = heatmaps[joint_t, ys, xs]
+    dx, dy = _quarter_offsets(heatmaps, xs, ys, joint_t)
+    cand = torch.stack((xs + 0.5 + dx, ys + 0.5 + dy, vals), dim=1).cpu().numpy()
+    pi, ji = np.concatenate(rows), np.concatenate(joints)
+    fill = cand[:, 2] > 0
+    out[pi[fill], ji[fill], :3] = cand[fill]
+    return out
+
+
 def group(
-    heatmaps: torch.Tensor, tags: torch.Tensor, params: GroupingParams
+    heatmaps: torch.Tensor, tags: torch.Tensor, params: GroupingParams, per_person_refine: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parse one image's aggregated maps into people.
+
+    ``per_person_refine`` runs the official per-person refine (:func:`refine`) instead of the
+    batched :func:`refine_people`; the result is the same, it is kept as the reference the fast
+    path is tested and benchmarked against.
 
     heatmaps: (K, H, W); tags: (K, H, W, L) (L = 2 with flip test). Returns (people (P, K, 3 + L)
     float32 in heatmap pixels, scores (P,) float32 = mean detection value over all K joints,
@@ -305,6 +404,8 @@ def group(
     if params.adjust:
         people = adjust(people, heatmaps)
     scores = people[:, :, 2].mean(axis=1).astype(np.float32) if len(people) else np.zeros(0, np.float32)
-    if params.refine and len(people):
+    if params.refine and len(people) and per_person_refine:
         people = np.stack([refine(p, heatmaps, tags) for p in people]).astype(np.float32)
+    elif params.refine and len(people):
+        people = refine_people(people, heatmaps, tags, loc_k).astype(np.float32)
     return people, scores

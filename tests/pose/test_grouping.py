@@ -20,6 +20,7 @@ from posetrack.pose.grouping import (
     heatmap_nms,
     match_by_tag,
     refine,
+    refine_people,
     top_k,
     window_max,
 )
@@ -295,3 +296,44 @@ def test_munkres_assign_is_optimal_on_random_matrices():
         assert len({j for _, j in pairs}) == na
         r, k = linear_sum_assignment(c)
         assert sum(c[i, j] for i, j in pairs) == pytest.approx(c[r, k].sum())
+
+
+def _crowd_maps(n: int, seed: int, h: int = 128, w: int = 128, spacing: float = 6.0):
+    """Planted maps with n people, some joints weak (below the detection threshold) so that refine
+    has missing joints to look for, and tags a little noisy (people close in tag space)."""
+    rng = np.random.default_rng(seed)
+    people = random_people(rng, n, h, w, missing=0.15, spacing=spacing)
+    vals = rng.uniform(0.3, 1.0, (n, K))
+    vals[rng.random((n, K)) < 0.2] = 0.06  # too weak to be detected: refine's work
+    heat, tag = render(people, np.arange(n) * 1.5 + 0.3, vals, h, w)
+    tag = torch.cat((tag, tag + torch.randn(tag.shape, generator=torch.Generator().manual_seed(seed)) * 0.2), 3)
+    return heat, tag
+
+
+@pytest.mark.parametrize("n", [2, 10, 30])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_batched_refine_equals_per_person_refine_on_planted_crowds(n, seed):
+    heat, tag = _crowd_maps(n, seed)
+    params = GroupingParams(refine=True)
+    fast, fast_scores = group(heat, tag, params)
+    ref, ref_scores = group(heat, tag, params, per_person_refine=True)
+    assert len(ref) > 0
+    unrefined, _ = group(heat, tag, GroupingParams(refine=False))
+    assert (unrefined[:, :, 2] == 0).sum() > 0  # refine had joints to look for
+    assert not np.array_equal(unrefined, ref[:, :, : unrefined.shape[2]])
+    np.testing.assert_array_equal(fast, ref)  # same people, same keypoints, bit for bit
+    np.testing.assert_array_equal(fast_scores, ref_scores)
+
+
+def test_refine_people_handles_dense_maps_and_people_without_hints():
+    # Noise everywhere (every pixel a candidate: the dense path) and no top-k hints.
+    g = torch.Generator().manual_seed(5)
+    heat = torch.rand(K, 24, 32, generator=g) * 0.5
+    tag = torch.randn(K, 24, 32, 2, generator=g) * 3
+    people = np.zeros((3, K, 5), np.float32)
+    people[:, :5, :2] = np.array([[3, 4], [10, 20], [30, 2]], np.float32)[:, None] + 0.25
+    people[:, :5, 2] = 0.5
+    people[1, :, 2] = 0  # nobody found: left as is
+    ref = np.stack([refine(p, heat, tag) for p in people])
+    np.testing.assert_array_equal(refine_people(people, heat, tag), ref)
+    assert (ref[0, 5:, 2] > 0).all()
