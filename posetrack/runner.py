@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -97,8 +98,12 @@ def process_video(
     *,
     overwrite: bool = False,
     progress: bool = True,
+    on_frame: Callable[[], None] | None = None,
 ) -> RunSummary:
-    """Run ``pipeline`` over ``video`` and write the configured outputs into ``out_dir``."""
+    """Run ``pipeline`` over ``video`` and write the configured outputs into ``out_dir``.
+
+    ``on_frame`` is called after each frame (a cluster worker's progress count).
+    """
     video, out_dir = Path(video), Path(out_dir)
     cfg = pipeline.config.output
     source = pipeline.open(video)  # bad input fails here, before any output exists
@@ -133,6 +138,8 @@ def process_video(
                 people += len(result.poses)
                 track_ids.update(int(t) for t in result.poses.track_ids if t >= 0)
                 bar.update(1)
+                if on_frame is not None:
+                    on_frame()
                 bar.set_postfix(people=f"{people / frames:.1f}/frame", refresh=False)
         if renderer is not None:
             renderer.close()

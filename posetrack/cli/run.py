@@ -6,13 +6,16 @@ from pathlib import Path
 
 import click
 
+from posetrack.cli.cluster_options import cluster_options
 from posetrack.cli.main import cli
 from posetrack.cli.options import parse_overrides, setup_logging
 from posetrack.errors import InputError
 
 
 @cli.command()
-@click.argument("videos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("videos", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--list", "list_spec", default=None, metavar="FILE|GLOB",
+              help="More videos: a file of paths (one per line) or a glob pattern such as 'clips/*.mp4'.")
 @click.option("-c", "--config", "config_name", default="default", show_default=True,
               help="Preset name (see `posetrack config list`) or a YAML file.")
 @click.option("-o", "--out", "out_dir", default="outputs", show_default=True,
@@ -30,14 +33,25 @@ from posetrack.errors import InputError
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def run(videos, config_name, out_dir, device, render, formats, start, end, stride, weights,
-        detector_weights, sets, overwrite, quiet, verbose) -> None:
+@cluster_options
+def run(videos, list_spec, config_name, out_dir, device, render, formats, start, end, stride, weights,
+        detector_weights, sets, overwrite, quiet, verbose, cluster) -> None:
     """Detect, estimate and track poses in VIDEOS (files or folders of frames)."""
     from posetrack.config import load_config
     from posetrack.pipeline import Pipeline
     from posetrack.runner import preflight, process_video
 
     setup_logging(verbose)
+    if cluster.enabled:
+        from posetrack.distributed.cluster import require_ray
+
+        require_ray()  # before anything else: one line saying what to install
+    if list_spec is not None:
+        from posetrack.cli.cluster_options import read_list
+
+        videos = (*videos, *read_list(list_spec))
+    if not videos:
+        raise InputError("no videos: give one or more VIDEOS or --list FILE|GLOB")
     for video in videos:  # fail fast, before any model is loaded
         if not video.exists():
             raise InputError(f"{video}: no such file or folder")
@@ -54,8 +68,23 @@ def run(videos, config_name, out_dir, device, render, formats, start, end, strid
     overrides = {k: v for k, v in flags.items() if v is not None}  # flags not given keep the config
     overrides.update(parse_overrides(sets))
     config = load_config(config_name, overrides)
+    if cluster.enabled:  # every check per video happens on the workers: a bad video fails alone
+        return _run_distributed(list(videos), config, out_dir, overwrite, quiet, cluster)
     preflight(config, list(videos), out_dir, overwrite)
     pipeline = Pipeline.from_config(config)
     for video in videos:
         summary = process_video(pipeline, video, out_dir, overwrite=overwrite, progress=not quiet)
         click.echo(summary.line(), err=True)
+
+
+def _run_distributed(videos, config, out_dir, overwrite, quiet, cluster) -> None:
+    from posetrack.cli.cluster_options import report_distributed
+    from posetrack.distributed import run_many
+    from posetrack.distributed.progress import ProgressBar
+
+    bar = ProgressBar(enabled=not quiet)
+    try:
+        report = run_many(videos, config, out_dir, overwrite=overwrite, on_progress=bar, **cluster.kwargs())
+    finally:
+        bar.close()
+    report_distributed(report, lambda line: click.echo(line, err=True))
