@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from posetrack.cli.cluster_options import cluster_options
 from posetrack.cli.main import _Group, cli
 from posetrack.cli.options import parse_overrides, setup_logging
 from posetrack.errors import ConfigError
@@ -36,8 +37,9 @@ def benchmark_group() -> None:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@cluster_options
 def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-                        json_out, device, sets, quiet, verbose) -> None:
+                        json_out, device, sets, quiet, verbose, cluster) -> None:
     """Predict every sequence of a PoseTrack dataset split, then print mAP and MOTA."""
     from posetrack.cli.eval_posetrack import print_tables, write_json
     from posetrack.config import load_config
@@ -45,6 +47,10 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
     from posetrack.pipeline import Pipeline
 
     setup_logging(verbose)
+    if cluster.enabled:
+        from posetrack.distributed.cluster import require_ray
+
+        require_ray()
     if gt_boxes and detections_dir is not None:
         raise ConfigError("--gt-boxes and --detections exclude each other")
     find_sequences(root, split)  # fail on a bad dataset before loading any model
@@ -60,10 +66,29 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
     summary = run_benchmark(
         root, split, make_pipeline, out_dir, boxes=boxes, detections_dir=detections_dir,
         kpt_threshold=DEFAULT_KPT_THRESHOLD if kpt_threshold is None else kpt_threshold,
-        progress=not quiet,
+        progress=not quiet, distribute=_distributor(config, root, split, cluster, quiet) if cluster.enabled else None,
     )  # fmt: skip
     click.echo(f"predictions in {summary.out_dir} ({len(summary.predicted)} run, {len(summary.resumed)} resumed)",
                err=True)  # fmt: skip
     print_tables(summary.result)
     if json_out is not None:
         write_json(summary.result, json_out)
+
+
+def _distributor(config, root: Path, split: str, cluster, quiet: bool):
+    """Predict the sequences on Ray workers; evaluation waits until every prediction exists."""
+
+    def distribute(todo, settings) -> None:
+        from posetrack.cli.cluster_options import report_distributed
+        from posetrack.distributed import predict_sequences
+        from posetrack.distributed.progress import ProgressBar
+
+        bar = ProgressBar(unit="sequence", enabled=not quiet)
+        try:
+            report = predict_sequences(todo, config, root / "images" / split, settings, on_progress=bar,
+                                       **cluster.kwargs())  # fmt: skip
+        finally:
+            bar.close()
+        report_distributed(report, lambda line: click.echo(line, err=True))
+
+    return distribute

@@ -39,6 +39,7 @@ class RunReport:
     workers: int
     nodes: int
     summary_path: Path | None
+    unit: str = "video"
 
     def count(self, status: str) -> int:
         return sum(r.status == status for r in self.results)
@@ -53,7 +54,7 @@ class RunReport:
 
     def line(self) -> str:
         fps = self.frames / self.seconds if self.seconds > 0 else 0.0
-        text = (f"{len(self.results)} videos: {self.count('done')} done, {self.count('skipped')} skipped, "
+        text = (f"{len(self.results)} {self.unit}s: {self.count('done')} done, {self.count('skipped')} skipped, "
                 f"{len(self.failed)} failed; {self.frames} frames in {self.seconds:.1f} s, {fps:.1f} frames/s "
                 f"on {self.workers} workers, {self.nodes} nodes")  # fmt: skip
         return text + (f"; summary {self.summary_path}" if self.summary_path else "")
@@ -62,7 +63,7 @@ class RunReport:
         bad = self.failed
         if bad:
             user = any(r.status == "failed" for r in bad)
-            raise ItemsFailed(f"{len(bad)} of {len(self.results)} videos failed (listed above)", user)
+            raise ItemsFailed(f"{len(bad)} of {len(self.results)} {self.unit}s failed (listed above)", user)
 
 
 def _resources(ray, workers: int | None, cpus: float, gpus: float | None, device: str) -> tuple[int, float]:
@@ -115,6 +116,7 @@ def _execute(
     on_progress: Callable[[Progress], None] | None,
     summary: Path | None | bool,
     check_inputs: bool = True,
+    unit: str = "video",
 ) -> RunReport:
     """Run the queued ``items`` (the others have a result in ``known``) and write the summary."""
     from posetrack.distributed.cluster import alive_nodes, check_shared_paths, connect
@@ -130,7 +132,7 @@ def _execute(
             done = run_items(ray, job, todo, workers=workers, cpus_per_worker=cpus_per_worker,
                              gpus_per_worker=gpus, on_progress=on_progress)  # fmt: skip
             known = {**known, **{r.item: r for r in done}}
-    report = RunReport([known[i] for i in items], time.perf_counter() - t0, workers, n_nodes, None)
+    report = RunReport([known[i] for i in items], time.perf_counter() - t0, workers, n_nodes, None, unit)
     if summary is not False:
         path = summary if isinstance(summary, Path) else (
             out_dir / "runs" / time.strftime("run-%Y%m%dT%H%M%SZ.json", time.gmtime(started)))
@@ -215,4 +217,4 @@ def predict_sequences(
     items = [str(Path(s.annotation).absolute()) for s in sequences]
     return _execute(job, items, {}, Path(settings.out_dir).absolute(), address=address, workers=workers,
                     cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker, device=config.device,
-                    on_progress=on_progress, summary=None, check_inputs=True)
+                    on_progress=on_progress, summary=None, unit="sequence")

@@ -57,6 +57,18 @@ def result_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """The in-process reference runs use one thread, as each 1-CPU worker does (on 2 busy cores more
+    threads only fight each other)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     """A real local Ray instance (2 CPUs, loopback, its own temp dir), shut down after the module."""

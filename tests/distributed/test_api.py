@@ -123,3 +123,27 @@ def test_list_file_and_glob(ws):
     assert [p.name for p in read_list(str(ws / "[ab].mp4"))] == ["a.mp4", "b.mp4"]
     with pytest.raises(InputError, match="matches no files"):
         read_list(str(ws / "*.mkv"))
+
+
+def test_benchmark_distributed_equals_sequential_and_resumes(ws, local_ray):
+    """``benchmark posetrack --workers 2``: the same prediction files and metrics as one process;
+    a re-run with one prediction missing predicts that one only, then evaluates."""
+    from posetrack.evaluation import synthetic_dataset as sd
+
+    data = ws / "pt"
+    sd.write_dataset(str(data), sd.generate_sequences(n_sequences=3, n_frames=6, n_people=2, seed=4))
+    args = ["benchmark", "posetrack", "--root", data, "--gt-boxes", "-c", "tiny.yaml", "-q"]
+    seq = posetrack(*args, "--out", "bench-seq", cwd=ws)
+    assert seq.returncode == 0, seq.stderr
+    dist = posetrack(*args, "--out", "bench-dist", "--workers", "2", cwd=ws)
+    assert dist.returncode == 0, dist.stderr
+    assert "3 sequences: 3 done, 0 skipped, 0 failed" in dist.stderr
+    assert dist.stdout == seq.stdout  # the metric tables
+    assert result_files(ws / "bench-dist") == result_files(ws / "bench-seq")
+    first = sorted((ws / "bench-dist").glob("*.json"))[0]
+    first.unlink()
+    again = posetrack(*args, "--out", "bench-dist", "--workers", "2", cwd=ws)
+    assert again.returncode == 0, again.stderr
+    assert "1 sequences: 1 done" in again.stderr and "(1 run, 2 resumed)" in again.stderr
+    assert again.stdout == seq.stdout
+    assert result_files(ws / "bench-dist") == result_files(ws / "bench-seq")
