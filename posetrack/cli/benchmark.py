@@ -54,7 +54,8 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
     if gt_boxes and detections_dir is not None:
         raise ConfigError("--gt-boxes and --detections exclude each other")
     find_sequences(root, split)  # fail on a bad dataset before loading any model
-    overrides = {"device": device, "pose.weights": weights, **parse_overrides(sets)}
+    flags = {"device": device, "pose.weights": weights}
+    overrides = {**{k: v for k, v in flags.items() if v is not None}, **parse_overrides(sets)}  # unset flags keep the config
     config = load_config(config_name, overrides)
     if out_dir is None:
         out_dir = Path(f"posetrack-{split}-{Path(config_name).stem}")

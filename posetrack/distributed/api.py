@@ -213,6 +213,10 @@ def predict_sequences(
     summary goes to ``OUT/runs/`` (not beside the predictions: the evaluation reads every JSON
     file there).
     """
+    from dataclasses import replace
+
+    settings = replace(settings, out_dir=Path(settings.out_dir).absolute(), detections_dir=(
+        Path(settings.detections_dir).absolute() if settings.detections_dir else None))  # workers' cwd differs
     job = SequenceJob(config, Path(image_root).absolute(), settings)
     items = [str(Path(s.annotation).absolute()) for s in sequences]
     return _execute(job, items, {}, Path(settings.out_dir).absolute(), address=address, workers=workers,
