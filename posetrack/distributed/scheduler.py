@@ -18,6 +18,9 @@ from posetrack.distributed.worker import Worker
 from posetrack.errors import UserError
 
 
+POLLS_PER_SECOND = 200  # frame-count polls the driver sends at most, whatever the pool size
+
+
 @dataclass
 class ItemResult:
     """The outcome of one video (or sequence); ``status`` is done, skipped, failed (a user-caused
@@ -184,7 +187,7 @@ def run_items(
                     w.item, w.frames = None, 0
                     dispatch(key)
             now = time.perf_counter()
-            if now - last_poll >= poll_interval:
+            if now - last_poll >= max(poll_interval, len(pool) / POLLS_PER_SECOND):
                 last_poll = now
                 for key, w in pool.items():
                     if w.item is not None and not w.polling:
