@@ -118,9 +118,12 @@ def main() -> None:
             t = time.perf_counter()
             run_items(ray, NullJob(), [f"item{i}" for i in range(count)], workers=1)
             walls.append(time.perf_counter() - t)
-        out["null_job"] = {"items": args.null_items, "wall_1_item_s": round(walls[0], 2),
-                           "wall_s": round(walls[1], 2),
-                           "overhead_ms_per_item": round(1000 * (walls[1] - walls[0]) / args.null_items, 2)}
+        out["null_job"] = {
+            "items": args.null_items,
+            "wall_1_item_s": round(walls[0], 2),
+            "wall_s": round(walls[1], 2),
+            "overhead_ms_per_item": round(1000 * (walls[1] - walls[0]) / args.null_items, 2),
+        }
     finally:
         ray.shutdown()
     print(json.dumps(out, indent=1))

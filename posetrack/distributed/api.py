@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from posetrack.distributed.jobs import Job, SequenceJob, VideoJob
 from posetrack.distributed.scheduler import ItemResult, Progress, run_items
@@ -134,8 +133,11 @@ def _execute(
             known = {**known, **{r.item: r for r in done}}
     report = RunReport([known[i] for i in items], time.perf_counter() - t0, workers, n_nodes, None, unit)
     if summary is not False:
-        path = summary if isinstance(summary, Path) else (
-            out_dir / "runs" / time.strftime("run-%Y%m%dT%H%M%SZ.json", time.gmtime(started)))
+        path = (
+            summary
+            if isinstance(summary, Path)
+            else (out_dir / "runs" / time.strftime("run-%Y%m%dT%H%M%SZ.json", time.gmtime(started)))
+        )
         _write_summary(path, report, started)
         report.summary_path = path
     return report
@@ -190,9 +192,19 @@ def run_many(
     if skipped:
         log.info("skipped %d video%s with complete outputs", skipped, "s" if skipped != 1 else "")
     prepare_output_dir(out_dir)
-    return _execute(job, paths, known, out_dir, address=address, workers=workers,
-                    cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker, device=config.device,
-                    on_progress=on_progress, summary=Path(summary) if isinstance(summary, (str, Path)) else summary)
+    return _execute(
+        job,
+        paths,
+        known,
+        out_dir,
+        address=address,
+        workers=workers,
+        cpus_per_worker=cpus_per_worker,
+        gpus_per_worker=gpus_per_worker,
+        device=config.device,
+        on_progress=on_progress,
+        summary=Path(summary) if isinstance(summary, (str, Path)) else summary,
+    )
 
 
 def predict_sequences(
@@ -215,10 +227,24 @@ def predict_sequences(
     """
     from dataclasses import replace
 
-    settings = replace(settings, out_dir=Path(settings.out_dir).absolute(), detections_dir=(
-        Path(settings.detections_dir).absolute() if settings.detections_dir else None))  # workers' cwd differs
+    settings = replace(
+        settings,
+        out_dir=Path(settings.out_dir).absolute(),
+        detections_dir=(Path(settings.detections_dir).absolute() if settings.detections_dir else None),
+    )  # workers' cwd differs
     job = SequenceJob(config, Path(image_root).absolute(), settings)
     items = [str(Path(s.annotation).absolute()) for s in sequences]
-    return _execute(job, items, {}, Path(settings.out_dir).absolute(), address=address, workers=workers,
-                    cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker, device=config.device,
-                    on_progress=on_progress, summary=None, unit="sequence")
+    return _execute(
+        job,
+        items,
+        {},
+        Path(settings.out_dir).absolute(),
+        address=address,
+        workers=workers,
+        cpus_per_worker=cpus_per_worker,
+        gpus_per_worker=gpus_per_worker,
+        device=config.device,
+        on_progress=on_progress,
+        summary=None,
+        unit="sequence",
+    )

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from posetrack.errors import InputError, OutputError, UserError
 
@@ -25,7 +25,7 @@ def require_ray():
         import ray
     except ImportError:
         raise RayMissing(
-            "distributed runs (--workers, --ray) need Ray: pip install \"posetrack[ray]\""
+            'distributed runs (--workers, --ray) need Ray: pip install "posetrack[ray]"'
         ) from None
     return ray
 
@@ -44,8 +44,9 @@ def _loopback_only(ray) -> None:
 
 
 @contextlib.contextmanager
-def connect(address: str | None = None, *, num_cpus: int | None = None,
-            temp_dir: str | None = None) -> Iterator[object]:
+def connect(
+    address: str | None = None, *, num_cpus: int | None = None, temp_dir: str | None = None
+) -> Iterator[object]:
     """A Ray connection for the duration of the block.
 
     Uses the connection this process already has (tests, notebooks); else joins ``address`` (or
@@ -89,8 +90,9 @@ def _node_problems(inputs: list[str], out_dir: str) -> list[str]:
     return problems
 
 
-def check_shared_paths(ray, inputs: list[str | Path], out_dir: str | Path, sample: int = 64,
-                       timeout: float = 120.0) -> None:
+def check_shared_paths(
+    ray, inputs: list[str | Path], out_dir: str | Path, sample: int = 64, timeout: float = 120.0
+) -> None:
     """Every node reads (a sample of) the inputs and writes ``out_dir``; one line on the first gap.
 
     Up to ``sample`` inputs, spread over the list, are checked per node: the point is to catch a

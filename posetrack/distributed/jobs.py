@@ -7,9 +7,10 @@ the driver can tell complete items from new ones and clean up after a worker tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 
 class Job(Protocol):
@@ -54,7 +55,9 @@ class VideoJob:
     def run(self, state, item: str, on_frame: Callable[[], None]) -> dict:
         from posetrack.runner import process_video
 
-        s = process_video(state, item, self.out_dir, overwrite=self.overwrite, progress=False, on_frame=on_frame)
+        s = process_video(
+            state, item, self.out_dir, overwrite=self.overwrite, progress=False, on_frame=on_frame
+        )
         return {"frames": s.frames, "people": s.people, "tracks": s.tracks, "seconds": s.seconds,
                 "outputs": [str(p) for p in s.outputs.values()]}  # fmt: skip
 

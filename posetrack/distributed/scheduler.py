@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 from posetrack.distributed.jobs import Job, clean_partial
 from posetrack.distributed.worker import Worker
 from posetrack.errors import UserError
-
 
 POLLS_PER_SECOND = 200  # frame-count polls the driver sends at most, whatever the pool size
 
@@ -145,8 +144,12 @@ def run_items(
         else:
             clean_partial(job.outputs(w.item))
             if attempts[w.item] >= max_attempts:
-                results[w.item] = ItemResult(w.item, "lost", attempts=attempts[w.item],
-                                             error=f"{w.item}: its worker died {attempts[w.item]} times")
+                results[w.item] = ItemResult(
+                    w.item,
+                    "lost",
+                    attempts=attempts[w.item],
+                    error=f"{w.item}: its worker died {attempts[w.item]} times",
+                )
             else:
                 queue.appendleft(w.item)
         if queue and len(pool) < workers:
@@ -196,8 +199,16 @@ def run_items(
                 if on_progress is not None:
                     failed = sum(r.status != "done" for r in results.values())
                     running_frames = sum(w.frames for w in pool.values())
-                    on_progress(Progress(len(items), len(results) - failed, failed,
-                                         finished_frames + running_frames, now - start, list(pool.values())))
+                    on_progress(
+                        Progress(
+                            len(items),
+                            len(results) - failed,
+                            failed,
+                            finished_frames + running_frames,
+                            now - start,
+                            list(pool.values()),
+                        )
+                    )
     finally:
         running = [w for w in pool.values() if w.item is not None]
         for w in pool.values():
@@ -208,6 +219,9 @@ def run_items(
                 clean_partial(job.outputs(w.item))
     if on_progress is not None:
         failed = sum(r.status != "done" for r in results.values())
-        on_progress(Progress(len(items), len(results) - failed, failed, finished_frames,
-                             time.perf_counter() - start, []))
+        on_progress(
+            Progress(
+                len(items), len(results) - failed, failed, finished_frames, time.perf_counter() - start, []
+            )
+        )
     return [results[item] for item in items]

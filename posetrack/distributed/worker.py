@@ -73,7 +73,7 @@ class Worker:
             result.update(self.job.run(self.state, item, self._frame))
         except UserError as e:
             result.update(status="failed", error=str(e))
-        except Exception as e:  # a bug: reported for this item, the worker carries on
+        except Exception as e:  # noqa: BLE001  (a bug: reported for this item, the worker carries on)
             result.update(status="error", error=f"{type(e).__name__}: {e}".splitlines()[0])
         finally:
             logger.removeHandler(collect)

@@ -20,12 +20,12 @@ base: default
 device: cpu
 detector:
   name: file
-  file: {root / 'boxes.json'}
+  file: {root / "boxes.json"}
 flow:
   name: dis
 pose:
   model: hrnet-w8-128x96
-  weights: {root / 'tiny.pth'}
+  weights: {root / "tiny.pth"}
   flip_test: false
 output:
   render: false

@@ -13,7 +13,6 @@ import pytest
 
 from posetrack.config import load_config
 from posetrack.distributed import run_many
-
 from tests.distributed.conftest import LENGTHS, make_workspace, result_files
 from tests.test_cli_run import posetrack
 
@@ -29,8 +28,20 @@ def ws(tmp_path_factory):
 
 def test_workers_equal_sequential_and_corrupt_video_fails_alone(ws, local_ray):
     (ws / "videos.txt").write_text("# clips\nb.mp4\nbroken.mp4\nc.mp4\n")
-    r = posetrack("run", "a.mp4", "--list", "videos.txt", "-c", "tiny.yaml", "-o", "dist", "-q",
-                  "--workers", "2", cwd=ws)
+    r = posetrack(
+        "run",
+        "a.mp4",
+        "--list",
+        "videos.txt",
+        "-c",
+        "tiny.yaml",
+        "-o",
+        "dist",
+        "-q",
+        "--workers",
+        "2",
+        cwd=ws,
+    )
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     failed = [line for line in lines if line.startswith("posetrack: failed:")]
@@ -48,8 +59,20 @@ def test_workers_equal_sequential_and_corrupt_video_fails_alone(ws, local_ray):
 
     # the same command again: finished videos are skipped, the broken one fails again
     before = {p.name: p.stat().st_mtime_ns for p in (ws / "dist").iterdir() if p.is_file()}
-    again = posetrack("run", "a.mp4", "--list", "videos.txt", "-c", "tiny.yaml", "-o", "dist", "-q",
-                      "--workers", "2", cwd=ws)
+    again = posetrack(
+        "run",
+        "a.mp4",
+        "--list",
+        "videos.txt",
+        "-c",
+        "tiny.yaml",
+        "-o",
+        "dist",
+        "-q",
+        "--workers",
+        "2",
+        cwd=ws,
+    )
     assert again.returncode == 2
     assert "skipped 3 videos with complete outputs" in again.stderr
     assert "4 videos: 0 done, 3 skipped, 1 failed" in again.stderr
@@ -109,8 +132,8 @@ def test_without_ray_one_line_says_what_to_install(ws, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     r = posetrack("run", "a.mp4", "-c", "tiny.yaml", "-o", "none", "--workers", "2", cwd=ws)
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == ['posetrack: error: distributed runs (--workers, --ray) need Ray: '
-                                             'pip install "posetrack[ray]"']  # fmt: skip
+    expected = 'posetrack: error: distributed runs (--workers, --ray) need Ray: pip install "posetrack[ray]"'
+    assert r.stderr.strip().splitlines() == [expected]
     assert not (ws / "none").exists()
 
 
@@ -140,7 +163,7 @@ def test_benchmark_distributed_equals_sequential_and_resumes(ws, local_ray):
     assert "3 sequences: 3 done, 0 skipped, 0 failed" in dist.stderr
     assert dist.stdout == seq.stdout  # the metric tables
     assert result_files(ws / "bench-dist") == result_files(ws / "bench-seq")
-    first = sorted((ws / "bench-dist").glob("*.json"))[0]
+    first = min((ws / "bench-dist").glob("*.json"))
     first.unlink()
     again = posetrack(*args, "--out", "bench-dist", "--workers", "2", cwd=ws)
     assert again.returncode == 0, again.stderr

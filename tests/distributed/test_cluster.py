@@ -20,7 +20,6 @@ import pytest
 
 from posetrack.config import load_config
 from posetrack.distributed import run_many
-
 from tests.distributed.conftest import make_workspace, result_files
 from tests.test_cli_run import posetrack
 
@@ -62,7 +61,9 @@ def two_nodes():
     if ray.is_initialized():
         ray.shutdown()
     temp = Path(tempfile.mkdtemp(prefix="ptray2-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    }
     env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0",
                PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]))  # fmt: skip
     port = _free_port()
