@@ -140,7 +140,10 @@ def run_items(
         if w.item is None:
             deaths_without_item += 1
             if deaths_without_item > 2 * workers:
-                raise RuntimeError("Ray workers keep dying while loading the model; see the Ray logs")
+                raise UserError(
+                    f"{deaths_without_item} Ray workers died while loading the models (out of memory? "
+                    "try fewer --workers or a larger --gpus-per-worker; Ray's logs say more)"
+                )
         else:
             clean_partial(job.outputs(w.item))
             if attempts[w.item] >= max_attempts:

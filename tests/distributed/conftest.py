@@ -11,7 +11,7 @@ import pytest
 
 from posetrack.synthetic import crossing_scene, write_video
 
-LENGTHS = {"a": 10, "b": 14, "c": 18}  # frames per good video
+LENGTHS = {"a": 6, "b": 8, "c": 12}  # frames per good video
 
 
 def tiny_config(root: Path) -> str:

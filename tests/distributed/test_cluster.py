@@ -95,7 +95,7 @@ def two_nodes():
 
 
 def test_videos_spread_over_two_nodes(tmp_path_factory, two_nodes):
-    ws = make_workspace(tmp_path_factory.mktemp("cluster"), {"p": 12, "q": 12, "r": 12, "s": 12})
+    ws = make_workspace(tmp_path_factory.mktemp("cluster"), {"p": 8, "q": 8, "r": 8, "s": 8})
     r = posetrack("run", "p.mp4", "q.mp4", "r.mp4", "s.mp4", "-c", "tiny.yaml", "-o", "seq", "-q", cwd=ws)
     assert r.returncode == 0, r.stderr
     config = load_config(str(ws / "tiny.yaml"))
