@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -126,6 +127,7 @@ def main() -> None:
         }
     finally:
         ray.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(out, indent=1))
 
 

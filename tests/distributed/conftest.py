@@ -79,6 +79,8 @@ def local_ray():
 
     from posetrack.distributed.cluster import _loopback_only
 
+    names = ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED", "RAY_ADDRESS", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    saved = {k: os.environ.get(k) for k in names}
     os.environ["RAY_AUTH_MODE"] = "disabled"  # a loopback test instance; the two-node test needs the same
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     os.environ.pop("RAY_ADDRESS", None)
@@ -91,3 +93,8 @@ def local_ray():
     finally:
         ray.shutdown()
         shutil.rmtree(temp, ignore_errors=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
