@@ -162,7 +162,7 @@ def run_items(
         for _ in range(min(workers, len(items))):
             spawn()
         last_poll = 0.0
-        while pending:
+        while pending and len(results) < len(items):  # a replacement still waiting for room ends too
             done, _ = ray.wait(list(pending), num_returns=1, timeout=poll_interval)
             for ref in done:
                 if ref not in pending:  # dropped when its worker was found dead
