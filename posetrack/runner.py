@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,13 +170,15 @@ def process_video(
     progress: bool = True,
     realtime: bool = False,
     duration: float | None = None,
+    on_frame: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Run ``pipeline`` over ``video`` and write the configured outputs into ``out_dir``.
 
     ``video`` may also be a live source (stream URL, camera; see posetrack.video.live): it is read
     on its own thread, and Ctrl-C ends it cleanly with complete outputs. ``realtime`` drops frames
     the pipeline cannot keep up with; ``duration`` stops after that many seconds. ``out_dir`` "-"
-    writes JSON Lines to stdout and nothing else.
+    writes JSON Lines to stdout and nothing else. ``on_frame`` is called after each frame (a
+    cluster worker's progress count).
     """
     from posetrack.video.live import LiveFeed, interrupt_stops
 
@@ -241,6 +243,8 @@ def process_video(
                 people += len(result.poses)
                 track_ids.update(int(t) for t in result.poses.track_ids if t >= 0)
                 bar.update(1)
+                if on_frame is not None:
+                    on_frame()
                 bar.set_postfix(people=f"{people / frames:.1f}/frame", refresh=False)
         if frames == 0:  # a frame count the container did not give, or frames that did not decode
             raise InputError(f"no frames received from {video}" if source.live else f"no frames in {video} {_span(source)}")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from posetrack.atomic import refuse_existing
+from posetrack.cli.cluster_options import cluster_options
 from posetrack.cli.main import _Group, cli
 from posetrack.cli.options import load_cli_config, setup_logging, shared_options, warn_if_random_weights
 from posetrack.errors import ConfigError
@@ -34,14 +35,15 @@ def benchmark_group() -> None:
 @click.option("--report", "report_out", type=click.Path(path_type=Path), default=None,
               help="Also write an HTML page of the metrics (per joint, per sequence; PoseTrack 2017/2018).")
 @shared_options("device", "set", "overwrite", "quiet", "verbose")
+@cluster_options
 def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-                        json_out, report_out, device, sets, overwrite, quiet, verbose) -> None:
+                        json_out, report_out, device, sets, overwrite, quiet, verbose, cluster) -> None:
     """Predict every sequence of a PoseTrack dataset split, then print mAP and MOTA.
 
     Device and weights come from the config as for `posetrack run` (zoo weights by default);
     --overwrite applies to the --json file (prediction files are resumed, never replaced)."""
     _benchmark("posetrack", root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-               json_out, report_out, device, sets, overwrite, quiet, verbose)  # fmt: skip
+               json_out, report_out, device, sets, overwrite, quiet, verbose, cluster)  # fmt: skip
 
 
 def benchmark_posetrack21(**options) -> None:
@@ -57,12 +59,16 @@ benchmark_group.add_command(click.Command(
 
 
 def _benchmark(dataset, root, split, config_name, weights, gt_boxes, detections_dir, out_dir, kpt_threshold,
-               json_out, report_out, device, sets, overwrite, quiet, verbose) -> None:
+               json_out, report_out, device, sets, overwrite, quiet, verbose, cluster) -> None:
     from posetrack.cli.eval_posetrack import print_tables, write_metrics, write_report
     from posetrack.evaluation.benchmark import DEFAULT_KPT_THRESHOLD, find_sequences, run_benchmark
     from posetrack.pipeline import Pipeline
 
     setup_logging(verbose, quiet)
+    if cluster.enabled:
+        from posetrack.distributed.cluster import require_ray
+
+        require_ray()  # before anything else: one line saying what to install
     if gt_boxes and detections_dir is not None:
         raise ConfigError("--gt-boxes and --detections exclude each other")
     if report_out is not None and dataset != "posetrack":
@@ -85,6 +91,7 @@ def _benchmark(dataset, root, split, config_name, weights, gt_boxes, detections_
         root, split, make_pipeline, out_dir, boxes=boxes, detections_dir=detections_dir,
         kpt_threshold=DEFAULT_KPT_THRESHOLD if kpt_threshold is None else kpt_threshold,
         progress=not quiet, dataset=dataset, per_sequence=report_out is not None,
+        distribute=_distributor(config, root, split, cluster, quiet) if cluster.enabled else None,
     )  # fmt: skip
     click.echo(f"predictions in {summary.out_dir} ({len(summary.predicted)} run, {len(summary.resumed)} resumed)",
                err=True)  # fmt: skip
@@ -98,3 +105,22 @@ def _benchmark(dataset, root, split, config_name, weights, gt_boxes, detections_
         write_metrics(summary.result, json_out, overwrite)
     if report_out is not None:
         write_report(summary.result, report_out, f"posetrack benchmark: {split} split, {Path(config_name).stem}")
+
+
+def _distributor(config, root: Path, split: str, cluster, quiet: bool):
+    """Predict the sequences on Ray workers; evaluation waits until every prediction exists."""
+
+    def distribute(todo, settings) -> None:
+        from posetrack.cli.cluster_options import report_distributed
+        from posetrack.distributed import predict_sequences
+        from posetrack.distributed.progress import ProgressBar
+
+        bar = ProgressBar(unit="sequence", enabled=not quiet)
+        try:
+            report = predict_sequences(todo, config, root / "images" / split, settings, on_progress=bar,
+                                       **cluster.kwargs())  # fmt: skip
+        finally:
+            bar.close()
+        report_distributed(report, lambda line: click.echo(line, err=True))
+
+    return distribute

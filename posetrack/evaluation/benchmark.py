@@ -60,14 +60,16 @@ def find_sequences(root: str | Path, split: str, dataset: str = "posetrack") -> 
     files = sorted(ann_dir.glob("*.json"))
     if not files:
         raise InputError(f"{ann_dir}: no .json annotation files")
-    seqs = []
-    for path in files:
-        data = read_json(path, "annotation file")
-        if not posetrack2018.is_posetrack2018(data):
-            raise FormatError(f"{path}: field 'images' missing (the benchmark needs PoseTrack 2018 annotations)")
-        posetrack2018.index_images(data, str(path))  # the structure every reader checks
-        seqs.append(DatasetSequence(path.stem, path, root / "images" / split / path.stem, data["images"], data))
-    return seqs
+    return [load_sequence(path, root / "images" / split) for path in files]
+
+
+def load_sequence(annotation: Path, image_root: Path) -> DatasetSequence:
+    """One sequence from its annotation file; its frames are in ``image_root/<name>/``."""
+    data = read_json(annotation, "annotation file")
+    if not posetrack2018.is_posetrack2018(data):
+        raise FormatError(f"{annotation}: field 'images' missing (the benchmark needs PoseTrack 2018 annotations)")
+    posetrack2018.index_images(data, str(annotation))  # the structure every reader checks
+    return DatasetSequence(annotation.stem, annotation, Path(image_root) / annotation.stem, data["images"], data)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ def prediction_complete(path: Path, seq: DatasetSequence) -> bool:
 
 
 def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_threshold: float,
-                     fmt: str = "posetrack") -> int:
+                     fmt: str = "posetrack", on_frame: Callable[[], None] | None = None) -> int:
     """Run ``pipeline`` over the sequence's frames and write its prediction file; returns frames run."""
     from posetrack.outputs import PoseTrack21JsonWriter, PoseTrackJsonWriter
 
@@ -186,6 +188,8 @@ def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_thresho
             result.poses = threshold_poses(result.poses, kpt_threshold)
             layout = result.poses.layout
             results[basename(result.name)] = result
+            if on_frame is not None:
+                on_frame()
     if layout is None:
         raise InputError(f"{seq.image_dir}: no frames could be read")
     missing = [img for img in seq.images if basename(img.get("file_name", "")) not in results]
@@ -208,6 +212,26 @@ def predict_sequence(pipeline, seq: DatasetSequence, out_path: Path, kpt_thresho
     return len(results)
 
 
+@dataclass(frozen=True)
+class PredictSettings:
+    """How every sequence is predicted (picklable: it travels to cluster workers)."""
+
+    out_dir: Path
+    boxes: str = "model"  # model, gt or file
+    detections_dir: Path | None = None
+    kpt_threshold: float = DEFAULT_KPT_THRESHOLD
+    fmt: str = "posetrack"  # prediction file format: posetrack or posetrack21
+
+
+def predict_one(pipeline, box_source: SequenceBoxes | None, seq: DatasetSequence, settings: PredictSettings,
+                on_frame: Callable[[], None] | None = None) -> int:
+    """Load the sequence's boxes into ``box_source`` (gt/file modes), predict, write; frames run."""
+    if box_source is not None:
+        box_source.start(gt_boxes(seq) if settings.boxes == "gt" else file_boxes(seq, Path(settings.detections_dir)))
+    return predict_sequence(pipeline, seq, Path(settings.out_dir) / f"{seq.name}.json", settings.kpt_threshold,
+                            settings.fmt, on_frame)
+
+
 @dataclass
 class BenchmarkSummary:
     out_dir: Path
@@ -228,6 +252,7 @@ def run_benchmark(
     progress: bool = True,
     dataset: str = "posetrack",
     per_sequence: bool = False,
+    distribute: Callable[[list[DatasetSequence], PredictSettings], None] | None = None,
 ) -> BenchmarkSummary:
     """Predict every sequence (resuming), then evaluate the folder against the annotations.
 
@@ -235,6 +260,9 @@ def run_benchmark(
     :class:`SequenceBoxes` for ``boxes="gt"`` (ground-truth boxes) and ``boxes="file"`` (public
     detections from ``detections_dir``). ``dataset`` picks the layout and the evaluation
     (``posetrack``: poseval's mAP/MOTA; ``posetrack21``: the PoseTrack21 kit's HOTA and mAP).
+    ``distribute(todo, settings)``, when given, predicts the sequences instead (on a cluster:
+    :func:`posetrack.distributed.predict_sequences`); evaluation starts once it returns, i.e. once
+    every prediction exists.
     """
     if dataset == "posetrack21":
         from posetrack.evaluation.posetrack21 import evaluate_dirs
@@ -255,7 +283,11 @@ def run_benchmark(
         (resumed if prediction_complete(out_dir / f"{seq.name}.json", seq) else todo).append(seq)
     if resumed:
         log.info("resuming: %d of %d sequences already predicted in %s", len(resumed), len(seqs), out_dir)
-    if todo:
+    settings = PredictSettings(out_dir, boxes, Path(detections_dir) if detections_dir else None, kpt_threshold,
+                               DATASETS[dataset][1])
+    if todo and distribute is not None:
+        distribute(todo, settings)
+    elif todo:
         box_source = SequenceBoxes() if boxes != "model" else None
         pipeline = make_pipeline(box_source)
         if box_source is not None and not getattr(pipeline.pose, "needs_boxes", True):
@@ -263,8 +295,6 @@ def run_benchmark(
         bar = tqdm(todo, desc="sequences", unit="seq", disable=not progress)
         for seq in bar:
             bar.set_postfix_str(seq.name)
-            if box_source is not None:
-                box_source.start(gt_boxes(seq) if boxes == "gt" else file_boxes(seq, Path(detections_dir)))
-            predict_sequence(pipeline, seq, out_dir / f"{seq.name}.json", kpt_threshold, DATASETS[dataset][1])
+            predict_one(pipeline, box_source, seq, settings)
     result = evaluate_dirs(str(Path(root) / DATASETS[dataset][0] / split), str(out_dir), per_sequence=per_sequence)
     return BenchmarkSummary(out_dir, [s.name for s in todo], [s.name for s in resumed], result)
