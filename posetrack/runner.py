@@ -95,7 +95,7 @@ def preflight(pipeline_config, videos: list[Path], out_dir: Path, overwrite: boo
             check_has_frames(source, video)
         if to_stdout(out_dir):
             continue
-        paths = output_paths(out_dir, _stem(video), cfg.formats, cfg.render, cfg.report)
+        paths = output_paths(out_dir, output_stem(video), cfg.formats, cfg.render, cfg.report)
         for path in paths.values():
             if path in writer_of:
                 raise OutputError(
@@ -137,7 +137,7 @@ def to_stdout(out_dir: str | Path) -> bool:
     return str(out_dir) == "-"
 
 
-def _stem(video: str | Path) -> str:
+def output_stem(video: str | Path) -> str:
     from posetrack.video.live import is_live, live_stem
 
     if is_live(video):
@@ -194,7 +194,7 @@ def process_video(
     feed = None
     if source.live or realtime or duration is not None:
         source = feed = LiveFeed(source, realtime=realtime, duration=duration)
-    stem = _stem(video)
+    stem = output_stem(video)
     video = Path(stem) if source.live else Path(video)
     paths = {} if stdout else output_paths(out_dir, stem, cfg.formats, cfg.render, cfg.report)
     created_dir = False

@@ -46,6 +46,7 @@ def benchmark_posetrack(root, split, config_name, weights, gt_boxes, detections_
                json_out, report_out, device, sets, overwrite, quiet, verbose, cluster)  # fmt: skip
 
 
+@cluster_options  # the Command below reuses the params, so its callback must take them the same way
 def benchmark_posetrack21(**options) -> None:
     _benchmark("posetrack21", **options)
 

@@ -63,10 +63,10 @@ class VideoJob:
 
     def outputs(self, item: str) -> list[Path]:
         from posetrack.outputs import output_paths
-        from posetrack.runner import _stem
+        from posetrack.runner import output_stem
 
         cfg = self.config.output
-        return list(output_paths(Path(self.out_dir), _stem(Path(item)), cfg.formats, cfg.render).values())
+        return list(output_paths(Path(self.out_dir), output_stem(Path(item)), cfg.formats, cfg.render, cfg.report).values())
 
 
 @dataclass

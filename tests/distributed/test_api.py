@@ -10,7 +10,7 @@ import signal
 import sys
 
 import pytest
-from tests.test_cli_run import posetrack
+from tests.cli._cli import posetrack
 
 from posetrack.config import load_config
 from posetrack.distributed import run_many
@@ -57,7 +57,8 @@ def test_workers_equal_sequential_and_corrupt_video_fails_alone(ws, local_ray):
         assert v["status"] == "done" and v["frames"] == n and v["node"] == "127.0.0.1"
         assert v["seconds"] > 0 and v["fps"] == pytest.approx(n / v["seconds"], rel=1e-3)
 
-    # the same command again: finished videos are skipped, the broken one fails again
+    # the same command again (without -q, which hides the info lines): finished videos are skipped,
+    # the broken one fails again
     before = {p.name: p.stat().st_mtime_ns for p in (ws / "dist").iterdir() if p.is_file()}
     again = posetrack(
         "run",
@@ -68,7 +69,6 @@ def test_workers_equal_sequential_and_corrupt_video_fails_alone(ws, local_ray):
         "tiny.yaml",
         "-o",
         "dist",
-        "-q",
         "--workers",
         "2",
         cwd=ws,

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.test_cli_run import posetrack
+from tests.cli._cli import posetrack
 
 from posetrack.config import load_config
 from posetrack.distributed import run_many
