@@ -35,6 +35,14 @@ class OutputConfig:
 
 
 @dataclass
+class FrameLoopConfig:
+    """How the frame loop batches work across frames (results do not depend on it on the CPU)."""
+
+    batch_frames: int = bounded(8, 1, 1024)  # frames per window: detector and pose on detected boxes
+    flow_workers: int = bounded(2, 1, 64)  # threads computing flow ahead for the window
+
+
+@dataclass
 class PipelineConfig:
     name: str = "default"
     device: str = "auto"  # auto, cpu, cuda, cuda:N
@@ -44,6 +52,7 @@ class PipelineConfig:
     pose: PoseConfig = field(default_factory=PoseConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    pipeline: FrameLoopConfig = field(default_factory=FrameLoopConfig)
 
     def check(self) -> None:
         d = self.device

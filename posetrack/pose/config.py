@@ -19,6 +19,9 @@ class PoseConfig:
     blur_kernel: int = bounded(11, 1, 31)  # DARK modulation kernel (odd), official BLUR_KERNEL
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # autocast on CUDA
     channels_last: bool = False
+    # torch.compile the network once; batches are padded to a fixed set of sizes (powers of two up
+    # to 2 x batch_size with flip test) so it compiles for those shapes only
+    compile: bool = False
     batch_size: int = bounded(32, 1)  # crops per forward (top-down)
     keypoint_threshold: float = bounded(0.2, 0.0, 1.0)  # joints above it count for the person score
     oks_nms_threshold: float = bounded(0.9, 0.0, 1.0)  # official OKS-NMS threshold; 1 disables

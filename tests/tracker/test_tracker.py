@@ -18,7 +18,7 @@ from posetrack.synthetic import (
     run_tracking,
 )
 from posetrack.tracker import TrackerConfig, build_tracker
-from posetrack.types import Detections
+from posetrack.types import DETECTED, Detections
 
 
 @pytest.fixture(scope="module")
@@ -161,12 +161,15 @@ def test_propose_merges_detections_and_propagated_boxes():
     oracle = OraclePoseEstimator(frames)
     gt0 = frames[0]
     tracker.update(oracle.estimate(gt0.image, Detections(gt0.boxes, [0.9, 0.9])), None)
+    first_ids = tracker.tracks.ids.copy()
     flow = np.zeros((240, 320, 2), np.float32)
     flow[..., 0] = 5.0
     # frame 1: only person 1 detected; person 0 comes back as a propagated box moved by the flow
     det = Detections(frames[1].boxes[1:], [0.8])
-    proposed = tracker.propose(det, flow)
+    proposed = tracker.propagate(det, flow)
     assert len(proposed) == 2
+    # provenance: the detection is DETECTED, the other box comes from person 0's track
+    assert proposed.source[0] == DETECTED and proposed.source[1] in first_ids
     np.testing.assert_allclose(proposed.boxes[0], det.boxes[0])  # detections first, unchanged
     kp = gt0.keypoints[0]
     vis = kp[:, 2] > 0
@@ -181,4 +184,4 @@ def test_propose_merges_detections_and_propagated_boxes():
     tracker2.update(oracle.estimate(gt0.image, Detections(gt0.boxes, [0.9, 0.9])), None)
     shifted = np.zeros_like(flow)
     shifted[..., 0] = frames[1].keypoints[0, 11, 0] - gt0.keypoints[0, 11, 0]
-    assert len(tracker2.propose(det2, shifted)) == 2
+    assert len(tracker2.propagate(det2, shifted)) == 2
