@@ -6,14 +6,16 @@ per video on any worker. It works in windows of ``pipeline.batch_frames`` frames
 1. flow between consecutive frames does not depend on tracking: all pairs of the window are
    submitted at once to ``pipeline.flow_workers`` threads (posetrack.flow.pool);
 2. the detector runs on the window (in its own ``detector.batch_size`` chunks);
-3. pose estimation on the DETECTED boxes does not depend on tracking either: one large batch for
-   the whole window (top-down estimators with ``keypoints_in_boxes``);
+3. pose estimation on the DETECTED boxes does not depend on tracking either: with
+   ``pipeline.pose_ahead`` (on CUDA by default), one large batch for the whole window;
 4. then frame by frame: propagate the tracks (flow) and merge with the detections, estimate only
-   the surviving propagated boxes, finish the frame's poses (rescoring, OKS-NMS over all its
-   boxes), associate.
+   the surviving propagated boxes (all boxes without pose_ahead), finish the frame's poses
+   (rescoring, OKS-NMS over all its boxes), associate.
 
-A box's keypoints do not depend on which boxes share its forward batch, so on the CPU the results
-are the same for every window size (tests/test_pipeline.py). Frames are decoded on a background
+Without pose_ahead every frame's pose batches are those of a window of 1, so the results are
+bit-identical for every window size; with it, a crop's heatmaps may differ in the last bits with
+the batch it shares (oneDNN on the CPU, cuDNN on the GPU), within float tolerance
+(tests/test_pipeline.py). Frames are decoded on a background
 thread and the annotated video is encoded on the writer's own thread. On CUDA each frame is copied
 to the GPU once (pinned memory, non-blocking) and the detector and the pose crops read it there.
 """
@@ -215,8 +217,14 @@ class Pipeline:
 
     @property
     def _two_phase(self) -> bool:
-        """Top-down with keypoints for some boxes now and the others later (see TopDownEstimator)."""
-        return self.pose.needs_boxes and hasattr(self.pose, "keypoints_in_boxes")
+        """Pose on detected boxes ahead for the window (``pipeline.pose_ahead``), for top-down
+        estimators that can estimate some boxes now and the others later (TopDownEstimator)."""
+        if not (self.pose.needs_boxes and hasattr(self.pose, "keypoints_in_boxes")):
+            return False
+        mode = self.config.pipeline.pose_ahead
+        if mode == "auto":
+            return getattr(getattr(self.pose, "device", None), "type", "cpu") == "cuda"
+        return mode == "on"
 
     @property
     def _flow_on_device(self) -> bool:

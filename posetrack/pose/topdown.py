@@ -129,18 +129,12 @@ class TopDownEstimator:
         return torch.autocast(device_type=self.device.type, dtype=_DTYPES[self.config.precision])
 
     def _padded(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` padded (zeros) to the forward batch size the network is run at.
-
-        Never 1: on the CPU, oneDNN picks a different convolution kernel for a batch of one, whose
-        results differ in the last bits (measured ~1e-7 relative) from the same crop in any larger
-        batch; padding keeps every crop's heatmaps independent of which crops share its batch, so
-        batching across frames writes the same numbers. With ``compile``: the next size of a fixed
-        set (powers of two up to the largest batch), so the compiled network sees few shapes.
-        """
+        """With ``compile``: ``x`` padded (zeros) to the next size of a fixed set (powers of two up
+        to the largest batch), so the compiled network sees few shapes and compiles once."""
         n = len(x)
-        size = max(n, 2)
-        if self.config.compile:
-            size = next((b for b in self._batch_buckets if b >= n), n)
+        if not self.config.compile:
+            return x
+        size = next((b for b in self._batch_buckets if b >= n), n)
         if size == n:
             return x
         return torch.cat([x, x.new_zeros((size - n,) + tuple(x.shape[1:]))])
@@ -234,9 +228,10 @@ class TopDownEstimator:
 
     def keypoints_in_boxes(self, images: Sequence, boxes: Sequence[Detections]) -> list[np.ndarray]:
         """Per frame, (N, K, 3) keypoints (model layout) of every box, before rescoring and
-        OKS-NMS; all frames' crops share forward batches. A box's keypoints do not depend on which
-        other boxes are estimated with it (see :meth:`_padded`), so a caller may estimate some
-        boxes of a frame now and the others later, and :meth:`finish` the frame with all of them."""
+        OKS-NMS; all frames' crops share forward batches. A caller may estimate some boxes of a
+        frame now and the others later and :meth:`finish` the frame with all of them: the same
+        poses up to float rounding (on the CPU oneDNN's convolutions give the last bits of a crop's
+        heatmaps a dependence on the batch it is in, ~1e-7 relative)."""
         if len(images) != len(boxes):
             raise ValueError("images and boxes differ in length")
         geometry = [boxes_to_center_scale(d.boxes, self.aspect_ratio) for d in boxes]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from posetrack.flow.warp import warp_boxes, warp_points
+from posetrack.flow.warp import warp_poses
 from posetrack.tracker.boxes import keypoint_boxes, merge_proposals
 from posetrack.tracker.config import TrackerConfig
 from posetrack.tracker.tracks import Tracks
@@ -38,8 +38,7 @@ class Propagator:
         if not len(tracks):
             return
         if flow is not None:
-            tracks.keypoints = warp_points(tracks.keypoints, flow)
-            tracks.boxes = warp_boxes(tracks.boxes, flow)
+            tracks.keypoints, tracks.boxes = warp_poses(tracks.keypoints, tracks.boxes, flow)
         elif self.config.kalman:
             predicted = np.empty((len(tracks), 4))
             before = np.empty((len(tracks), 2))
@@ -72,11 +71,17 @@ class Propagator:
             outside = (kps[..., 0] < 0) | (kps[..., 1] < 0) | (kps[..., 0] > w - 1) | (kps[..., 1] > h - 1)
             kps[..., 2] = np.where(outside, 0.0, kps[..., 2])
         boxes, ok = keypoint_boxes(kps, cfg.keypoint_threshold, cfg.propagate_box_expand)
+        conf = kps[..., 2] > cfg.keypoint_threshold
+        scores = np.where(conf, kps[..., 2], 0).sum(-1) / np.maximum(conf.sum(-1), 1)
+        if cfg.box_fallback:  # too few confident joints to shape a box: the track's moved box
+            weak = conf.sum(-1) < cfg.fallback_joints
+            boxes[weak] = tracks.boxes[src][weak]
+            scores = np.where(weak & (conf.sum(-1) == 0), tracks.scores[src], scores)
+            ok = ok | weak
         if flow is not None:
             boxes[:, 0::2] = boxes[:, 0::2].clip(0, w - 1)
             boxes[:, 1::2] = boxes[:, 1::2].clip(0, h - 1)
-        conf = kps[..., 2] > cfg.keypoint_threshold
-        scores = np.where(conf, kps[..., 2], 0).sum(-1) / np.maximum(conf.sum(-1), 1)
+        ok &= (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1]) if cfg.box_fallback else True
         return Detections(boxes[ok], scores[ok].astype(np.float32), tracks.ids[src][ok])
 
     def propose(self, tracks: Tracks, detections: Detections, flow: np.ndarray | None) -> Detections:
