@@ -18,7 +18,7 @@ from posetrack.synthetic import (
     run_tracking,
 )
 from posetrack.tracker import TrackerConfig, build_tracker
-from posetrack.types import DETECTED, Detections
+from posetrack.types import DETECTED, Detections, Poses
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +185,27 @@ def test_propose_merges_detections_and_propagated_boxes():
     shifted = np.zeros_like(flow)
     shifted[..., 0] = frames[1].keypoints[0, 11, 0] - gt0.keypoints[0, 11, 0]
     assert len(tracker2.propagate(det2, shifted)) == 2
+
+
+def test_box_fallback_keeps_ids_when_poses_are_unreliable(crossing):
+    """Every person with 85 % of the joints at low confidence (which ones varies by frame): OKS over
+    the two or three joints left loses them; blending in the flow-moved box IoU keeps the ids."""
+    flow = build_flow(FlowConfig())
+    switches = {}
+    for fallback in (False, True):
+        tracker = build_tracker(TrackerConfig(box_fallback=fallback), COCO17)
+        oracle = OraclePoseEstimator(crossing, seed=1, weak_people=1.0, weak_joints=0.85)
+        res = run_tracking(crossing, tracker, oracle, FlakyDetector(crossing, miss_rate=0.3, seed=2), flow)
+        switches[fallback] = count_id_switches(crossing, res)["id_switches"]
+    assert switches[True] <= 3  # 1 at full confidence (person 2 returns after the memory)
+    assert switches[False] > 5 * max(switches[True], 1)
+
+
+def test_propagate_then_associate_once_per_frame():
+    tracker = build_tracker(TrackerConfig(), COCO17)
+    tracker.propagate(None, None)
+    with pytest.raises(RuntimeError, match="once per frame"):
+        tracker.propagate(None, None)
+    tracker.associate(Poses.empty(COCO17))
+    with pytest.raises(RuntimeError, match="before the tracks were propagated"):
+        tracker.associate(Poses.empty(COCO17))
