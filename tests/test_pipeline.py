@@ -244,3 +244,20 @@ def test_pipeline_config_is_validated():
     with pytest.raises(ConfigError, match="pipeline.pose_ahead"):
         load_config("default", {"pipeline.pose_ahead": "sometimes"})
     assert load_config("default", {"pipeline.flow_workers": 4}).pipeline.flow_workers == 4
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_loop_matches_cpu_loop_within_tolerance(scene_frames, short_folder):
+    """Frames uploaded once, detector/pose on the GPU with pose_ahead: same people as on the CPU."""
+    import torch
+
+    cpu_pose = _tiny_topdown()
+    ref = list(_loop(scene_frames, cpu_pose, batch_frames=1).run(short_folder))
+    gpu_pose = _tiny_topdown()
+    gpu_pose.device = torch.device("cuda")
+    gpu_pose.model = gpu_pose.model.cuda()
+    gpu_pose._flip_index = gpu_pose._flip_index.cuda()
+    pipeline = _loop(scene_frames, gpu_pose, batch_frames=8, pose_ahead="on")
+    pipeline.device = torch.device("cuda")
+    out = list(pipeline.run(short_folder))
+    assert [len(r.poses) for r in ref] == [len(r.poses) for r in out]

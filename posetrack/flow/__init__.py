@@ -18,7 +18,8 @@ def build_flow(config: FlowConfig, device="cpu") -> FlowEstimator | None:
     from posetrack.flow.raft import RaftFlow, build_raft
 
     variant = "large" if config.name == "raft-large" else "small"
-    return RaftFlow(build_raft(variant, config.weights), device, config.scale, config.raft_iterations)
+    return RaftFlow(build_raft(variant, config.weights), device, config.scale, config.raft_iterations,
+                    config.precision)
 
 
 __all__ = ["FlowConfig", "FlowEstimator", "build_flow", "sample_flow", "warp_boxes", "warp_points"]
