@@ -59,7 +59,7 @@ class GpuSampler:
     def _sample(self) -> float | None:
         if shutil.which("nvidia-smi"):
             out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits",
-                                  "-i", str(torch.cuda.current_device())], capture_output=True, text=True)
+                                  "-i", str(torch.cuda.current_device())], capture_output=True, text=True, check=False)
             if out.returncode == 0 and out.stdout.strip():
                 return float(out.stdout.split()[0])
         try:

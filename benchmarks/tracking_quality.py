@@ -4,7 +4,7 @@ Each sequence (posetrack.synthetic) has people walking, crossing, occluding each
 re-entering the frame under a camera pan. A flaky detector (ground-truth boxes, jittered by 5 % of
 the box size, each missed with probability --miss-rate, 0.3 by default) and an oracle pose estimator (ground-truth
 joints + 1 px noise; occluded joints get a low score) feed the tracker exactly as the pipeline does:
-detect → propose (flow propagation + NMS) → pose → update. What is measured is therefore the
+detect → propagate (flow propagation + NMS) → pose → associate. What is measured is therefore the
 tracker alone: propagation, association and lifecycle.
 
 MOTA, id switches, misses and false positives come from motmetrics (CLEAR-MOT), with a GT person and
@@ -165,7 +165,7 @@ def main() -> None:
     for name, cfg in (("kalman", replace(base, kalman=True)), ("no-propagation", replace(base, propagate=False))):
         variants[f"greedy/noflow/{name}"] = evaluate(scenes, flows, cfg, False, args.miss_rate)
 
-    # tracker cost per frame (propose + update), default config with flow, flow time excluded
+    # tracker cost per frame (propagate + associate), default config with flow, flow time excluded
     frames = scenes[0].frames()
     timed = TimedTracker(build_tracker(base, COCO17))
     run_tracking(frames, timed, OraclePoseEstimator(frames), FlakyDetector(frames, args.miss_rate), flows[0])

@@ -303,7 +303,7 @@ class FlakyDetector:
 
 # -- running and scoring ---------------------------------------------------------------------------
 def run_tracking(frames: Sequence[SceneFrame], tracker, estimator, detector=None, flow=None) -> list[Poses]:
-    """The pipeline's frame loop (detect → propose → pose → update) over in-memory scene frames."""
+    """The pipeline's frame loop (detect → propagate → pose → associate) over in-memory scene frames."""
     from posetrack.config import PipelineConfig
     from posetrack.pipeline import Pipeline
 
