@@ -4,7 +4,7 @@ Each sequence (posetrack.synthetic) has people walking, crossing, occluding each
 re-entering the frame under a camera pan. A flaky detector (ground-truth boxes, jittered by 5 % of
 the box size, each missed with probability --miss-rate, 0.3 by default) and an oracle pose estimator (ground-truth
 joints + 1 px noise; occluded joints get a low score) feed the tracker exactly as the pipeline does:
-detect → propose (flow propagation + NMS) → pose → update. What is measured is therefore the
+detect → propagate (flow propagation + NMS) → pose → associate. What is measured is therefore the
 tracker alone: propagation, association and lifecycle.
 
 MOTA, id switches, misses and false positives come from motmetrics (CLEAR-MOT), with a GT person and
@@ -45,31 +45,33 @@ class CachedFlow:
 
 
 class TimedTracker:
-    """Wraps a tracker and adds up the time spent in propose and update."""
+    """Wraps a tracker and adds up the time spent in propagate and associate."""
 
     def __init__(self, tracker):
         self.tracker, self.seconds = tracker, 0.0
 
-    def propose(self, *a):
+    def propagate(self, *a):
         t = time.perf_counter()
-        out = self.tracker.propose(*a)
+        out = self.tracker.propagate(*a)
         self.seconds += time.perf_counter() - t
         return out
 
-    def update(self, *a):
+    def associate(self, *a):
         t = time.perf_counter()
-        out = self.tracker.update(*a)
+        out = self.tracker.associate(*a)
         self.seconds += time.perf_counter() - t
         return out
 
 
-def evaluate(scenes, flows, config: TrackerConfig, use_flow: bool, miss_rate: float) -> dict:
+def evaluate(scenes, flows, config: TrackerConfig, use_flow: bool, miss_rate: float,
+             weak_people: float = 0.0, weak_joints: float = 0.85) -> dict:
     total = {"mota_num": 0.0, "num_objects": 0, "num_switches": 0, "num_misses": 0, "num_false_positives": 0}
     for k, scene in enumerate(scenes):
         frames = scene.frames()
         tracker = build_tracker(config, COCO17)
         detector = FlakyDetector(frames, miss_rate=miss_rate, jitter=0.05, seed=100 + k)
-        estimator = OraclePoseEstimator(frames, noise=1.0, seed=200 + k)
+        estimator = OraclePoseEstimator(frames, noise=1.0, seed=200 + k, weak_people=weak_people,
+                                        weak_joints=weak_joints)
         results = run_tracking(frames, tracker, estimator, detector, flows[k] if use_flow else None)
         m = mot_metrics(frames, results)
         total["num_objects"] += int(m["num_objects"])
@@ -82,6 +84,25 @@ def evaluate(scenes, flows, config: TrackerConfig, use_flow: bool, miss_rate: fl
     return total
 
 
+def unreliable_poses(scenes, flows, base: TrackerConfig, args) -> dict:
+    """The same sequences with a share of the people's joints mostly at low confidence (positions
+    right), with and without the box fallback, against the full-confidence world."""
+    out = {}
+    for fallback in (False, True):
+        cfg = replace(base, box_fallback=fallback)
+        tag = "fallback" if fallback else "oks"
+        out[f"full/{tag}"] = evaluate(scenes, flows, cfg, True, args.miss_rate)
+        out[f"weak/{tag}"] = evaluate(scenes, flows, cfg, True, args.miss_rate, args.weak_people, args.weak_joints)
+    for tag in ("oks", "fallback"):
+        full, weak = out[f"full/{tag}"], out[f"weak/{tag}"]
+        out[f"weak_vs_full/{tag}"] = {
+            "switch_ratio": round(weak["num_switches"] / max(full["num_switches"], 1), 2),
+            "mota_points": round(100 * (full["mota"] - weak["mota"]), 2),
+        }
+    out["world"] = {"weak_people": args.weak_people, "weak_joints": args.weak_joints}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sequences", type=int, default=8)
@@ -92,6 +113,9 @@ def main() -> None:
     ap.add_argument("--pan", type=float, default=1.5, help="background pan, px/frame")
     ap.add_argument("--flow", default="dis", help="flow for the 'with flow' variants (dis, farneback)")
     ap.add_argument("--flow-scale", type=float, default=0.5, help="FlowConfig.scale (0.5 is the default)")
+    ap.add_argument("--weak-people", type=float, default=0.4, help="unreliable-poses world: share of people")
+    ap.add_argument("--weak-joints", type=float, default=0.85, help="... whose joints are this share weak")
+    ap.add_argument("--only-unreliable", action="store_true", help="run only the unreliable-poses comparison")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -105,6 +129,11 @@ def main() -> None:
     t_setup = time.perf_counter() - t0
 
     base = TrackerConfig()
+    unreliable = unreliable_poses(scenes, flows, base, args)
+    if args.only_unreliable:
+        print(json.dumps({"sequences": len(scenes), "frames_per_sequence": args.frames, "people": args.people,
+                          "unreliable_poses": unreliable}, indent=1))
+        return
     variants = {}
     for matching in ("greedy", "hungarian"):
         for use_flow in (True, False):
@@ -130,7 +159,7 @@ def main() -> None:
     for name, cfg in (("kalman", replace(base, kalman=True)), ("no-propagation", replace(base, propagate=False))):
         variants[f"greedy/noflow/{name}"] = evaluate(scenes, flows, cfg, False, args.miss_rate)
 
-    # tracker cost per frame (propose + update), default config with flow, flow time excluded
+    # tracker cost per frame (propagate + associate), default config with flow, flow time excluded
     frames = scenes[0].frames()
     timed = TimedTracker(build_tracker(base, COCO17))
     run_tracking(frames, timed, OraclePoseEstimator(frames), FlakyDetector(frames, args.miss_rate), flows[0])
@@ -143,6 +172,7 @@ def main() -> None:
         "total_seconds": round(time.perf_counter() - t0, 2),
         "defaults": {k: v for k, v in vars(base).items()},
         "variants": variants,
+        "unreliable_poses": unreliable,
     }, indent=1))
 
 

@@ -39,6 +39,18 @@ class OutputConfig:
 
 
 @dataclass
+class FrameLoopConfig:
+    """How the frame loop batches work across frames (see posetrack/pipeline.py)."""
+
+    batch_frames: int = bounded(8, 1, 1024)  # frames per window: detector (and pose on detected boxes)
+    flow_workers: int = bounded(2, 1, 64)  # threads computing flow ahead for the window
+    # pose on the window's detected boxes in one batch ahead of tracking: "auto" = on CUDA only,
+    # where large batches pay; on the CPU they do not, and keeping it off keeps the written numbers
+    # bit-identical for every batch_frames (with it on: within float rounding)
+    pose_ahead: Literal["auto", "on", "off"] = "auto"
+
+
+@dataclass
 class PipelineConfig:
     name: str = "default"
     device: str = "auto"  # auto, cpu, cuda, cuda:N
@@ -48,6 +60,7 @@ class PipelineConfig:
     pose: PoseConfig = field(default_factory=PoseConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    pipeline: FrameLoopConfig = field(default_factory=FrameLoopConfig)
 
     def check(self) -> None:
         d = self.device

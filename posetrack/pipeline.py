@@ -1,9 +1,23 @@
-"""The frame loop: decode → detect → propagate (flow) → pose → associate, one frame at a time.
+"""The frame loop: decode → detect → propagate (flow) → pose → associate, batched across frames.
 
 The loop is a plain generator over (video, config) with no hidden global state, so it can be run
-per video on any worker. Work that can overlap does: frames are decoded on a background thread,
-optical flow for a batch of frames runs on a worker thread while the detector (GPU) processes the
-same batch, and the annotated video is rendered and encoded on the writer's own thread.
+per video on any worker. It works in windows of ``pipeline.batch_frames`` frames:
+
+1. flow between consecutive frames does not depend on tracking: all pairs of the window are
+   submitted at once to ``pipeline.flow_workers`` threads (posetrack.flow.pool);
+2. the detector runs on the window (in its own ``detector.batch_size`` chunks);
+3. pose estimation on the DETECTED boxes does not depend on tracking either: with
+   ``pipeline.pose_ahead`` (on CUDA by default), one large batch for the whole window;
+4. then frame by frame: propagate the tracks (flow) and merge with the detections, estimate only
+   the surviving propagated boxes (all boxes without pose_ahead), finish the frame's poses
+   (rescoring, OKS-NMS over all its boxes), associate.
+
+Without pose_ahead every frame's pose batches are those of a window of 1, so the results are
+bit-identical for every window size; with it, a crop's heatmaps may differ in the last bits with
+the batch it shares (oneDNN on the CPU, cuDNN on the GPU), within float tolerance
+(tests/test_pipeline.py). Frames are decoded on a background
+thread and the annotated video is encoded on the writer's own thread. On CUDA each frame is copied
+to the GPU once (pinned memory, non-blocking) and the detector and the pose crops read it there.
 """
 
 from __future__ import annotations
@@ -12,7 +26,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -111,8 +125,10 @@ class Pipeline:
         detector: Detector | None,
         flow: FlowEstimator | None,
         tracker_factory: Callable[[], Tracker],
+        device=None,
     ) -> None:
         self.config = config
+        self.device = device  # a torch.device; frames are uploaded once when it is CUDA
         self.pose = pose
         self.detector = detector if pose.needs_boxes else None
         self.flow = flow
@@ -150,7 +166,7 @@ class Pipeline:
 
             layout = pose.layout
             tracker_factory = lambda: build_tracker(config.tracker, layout)  # noqa: E731
-        return cls(config, pose, detector, flow, tracker_factory)
+        return cls(config, pose, detector, flow, tracker_factory, device=torch_device)
 
     def open(self, source):
         """A VideoSource for a path (video file or image folder), honouring config.video."""
@@ -170,42 +186,86 @@ class Pipeline:
             yield from self._run(source, keep_images)
 
     def _run(self, frames: Iterable[Frame], keep_images: bool) -> Iterator[FrameResult]:
+        from posetrack.flow.pool import FlowPool
+
         tracker = self.tracker_factory()
         times = self.times
         times.reset()  # per run: a summary reports this video's times only
-        batch_size = self.config.detector.batch_size if self.detector is not None else 1
-        previous: np.ndarray | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posetrack-flow") as pool:
-            for batch in _batches(_prefetch(frames, times), batch_size):
+        loop = self.config.pipeline
+        previous = None
+        pool = FlowPool(self.flow, loop.flow_workers, lambda s: times.add("flow", s)) if self.flow else None
+        try:
+            for window in _batches(_prefetch(frames, times), loop.batch_frames):
+                window = [self._upload(f) for f in window]
                 flows: list[Future | None] = []
-                for frame in batch:
-                    flows.append(None if self.flow is None or previous is None
-                                 else pool.submit(self._timed_flow, previous, frame.image))
-                    previous = frame.image
+                for frame in window:
+                    image = frame.image if frame.device_image is None or not self._flow_on_device else frame.device_image
+                    flows.append(None if pool is None or previous is None else pool.submit(previous, image))
+                    previous = image
                 t0 = time.perf_counter()
                 if self.detector is not None:
-                    detections = self.detector.detect(batch)
+                    detections = self.detector.detect(window)
                 else:
-                    detections = [Detections.empty() for _ in batch]
-                times.add("detect", time.perf_counter() - t0)
-                for frame, dets, flow_future in zip(batch, detections, flows):
-                    flow = flow_future.result() if flow_future is not None else None
-                    yield self._step(frame, dets, flow, tracker, keep_images)
+                    detections = [Detections.empty() for _ in window]
+                t1 = time.perf_counter()
+                times.add("detect", t1 - t0)
+                detected_kps = None
+                if self._two_phase:
+                    detected_kps = self.pose.keypoints_in_boxes([_image(f) for f in window], detections)
+                    times.add("pose", time.perf_counter() - t1)
+                for i, frame in enumerate(window):
+                    flow = flows[i].result() if flows[i] is not None else None
+                    kps = detected_kps[i] if detected_kps is not None else None
+                    yield self._step(frame, detections[i], kps, flow, tracker, keep_images)
+        finally:
+            if pool is not None:
+                pool.close()
 
-    def _timed_flow(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-        t0 = time.perf_counter()
-        flow = self.flow(previous, current)
-        self.times.add("flow", time.perf_counter() - t0)
-        return flow
+    @property
+    def _two_phase(self) -> bool:
+        """Pose on detected boxes ahead for the window (``pipeline.pose_ahead``), for top-down
+        estimators that can estimate some boxes now and the others later (TopDownEstimator)."""
+        if not (self.pose.needs_boxes and hasattr(self.pose, "keypoints_in_boxes")):
+            return False
+        mode = self.config.pipeline.pose_ahead
+        if mode == "auto":
+            return getattr(getattr(self.pose, "device", None), "type", "cpu") == "cuda"
+        return mode == "on"
 
-    def _step(self, frame: Frame, dets: Detections, flow, tracker: Tracker, keep_image: bool) -> FrameResult:
+    @property
+    def _flow_on_device(self) -> bool:
+        """Flow estimators that take device tensors (RAFT on the GPU) get the uploaded frames."""
+        return getattr(self.flow, "accepts_tensors", False)
+
+    def _upload(self, frame: Frame) -> Frame:
+        """On CUDA: the frame copied to the GPU once (pinned host memory, non-blocking copy)."""
+        if self.device is None or getattr(self.device, "type", "cpu") != "cuda":
+            return frame
+        import torch
+
+        host = torch.from_numpy(np.ascontiguousarray(frame.image)).pin_memory()
+        frame.device_image = host.to(self.device, non_blocking=True)
+        return frame
+
+    def _step(self, frame: Frame, dets: Detections, detected_kps: np.ndarray | None, flow,
+              tracker: Tracker, keep_image: bool) -> FrameResult:
         times = self.times
         t0 = time.perf_counter()
-        boxes = tracker.propose(dets, flow) if self.pose.needs_boxes else None
+        boxes = tracker.propagate(dets if self.pose.needs_boxes else None, flow)
         t1 = time.perf_counter()
-        poses = self.pose.estimate(frame.image, boxes)
+        if detected_kps is None:
+            poses = self.pose.estimate(_image(frame), boxes)
+        else:
+            # propagate() returns every detection, first and in order, then the propagated boxes
+            n = len(dets)
+            if len(boxes) < n or boxes.propagated[:n].any() or not boxes.propagated[n:].all():
+                raise RuntimeError("the tracker's proposals must list all detections first, in order")
+            extra = boxes.select(slice(n, None))
+            kps = self.pose.keypoints_in_boxes([_image(frame)], [extra])[0] if len(extra) else \
+                detected_kps[:0]
+            poses = self.pose.finish(np.concatenate([detected_kps, kps]), boxes)
         t2 = time.perf_counter()
-        poses = tracker.update(poses, flow)
+        poses = tracker.associate(poses)
         t3 = time.perf_counter()
         times.add("track", (t1 - t0) + (t3 - t2))
         times.add("pose", t2 - t1)
@@ -220,3 +280,8 @@ class Pipeline:
             name=frame.name,
             image=frame.image if keep_image else None,
         )
+
+
+def _image(frame: Frame):
+    """What the pose estimator reads: the frame on the GPU when uploaded, else the numpy frame."""
+    return frame.image if frame.device_image is None else frame.device_image

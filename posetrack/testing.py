@@ -52,19 +52,30 @@ class OraclePoseEstimator:
     a person is returned once, for its best box (what OKS-NMS would leave). Visible joints score
     0.9, occluded / out-of-frame ones 0.05 and are placed less precisely (noise of
     ``hidden_noise`` x the person's box height), like a real model's confident and unsure joints.
-    A box over no one gives no pose (false positives are not modelled).
+    A box over no one gives no pose (false positives are not modelled). A pose keeps its box's
+    ``source``.
+
+    Unreliable poses: a share ``weak_people`` of the people (chosen by id, seeded) have, in every
+    frame, a fraction ``weak_joints`` of their joints (which ones varies frame to frame) scored
+    ``OCCLUDED_SCORE`` although they are placed as precisely as visible ones (a person seen from
+    above, blurred, or a weak model: positions right, confidence low).
     """
 
     layout = COCO17
 
     def __init__(self, frames: Sequence[SceneFrame], top_down: bool = True, noise: float = 0.5,
-                 min_iou: float = 0.3, seed: int = 0, hidden_noise: float = 0.05) -> None:
+                 min_iou: float = 0.3, seed: int = 0, hidden_noise: float = 0.05,
+                 weak_people: float = 0.0, weak_joints: float = 0.85) -> None:
         self.lookup = _FrameLookup(frames)
         self.needs_boxes = top_down
         self.noise = noise
         self.hidden_noise = hidden_noise
         self.min_iou = min_iou
         self.rng = np.random.default_rng(seed)
+        self.weak_joints = weak_joints
+        max_id = max((int(f.ids.max()) for f in frames if len(f.ids)), default=-1)
+        self.weak = np.random.default_rng(seed + 1).random(max_id + 1) < weak_people
+        self.weak_rng = np.random.default_rng(seed + 2)
 
     def estimate(self, image: np.ndarray, boxes: Detections | None) -> Poses:
         gt = self.lookup(image)
@@ -75,16 +86,23 @@ class OraclePoseEstimator:
             best_box = iou.argmax(0)  # best box per person
             people = [p for p in range(len(gt.ids)) if iou[best_box[p], p] >= self.min_iou
                       and iou[best_box[p]].argmax() == p]
-            out_boxes = boxes.boxes[[best_box[p] for p in people]] if people else np.zeros((0, 4))
+            chosen = [best_box[p] for p in people]
+            out_boxes = boxes.boxes[chosen] if people else np.zeros((0, 4))
+            source = boxes.source[chosen] if people else None
         else:
             people = list(range(len(gt.ids)))
-            out_boxes = gt.boxes
+            out_boxes, source = gt.boxes, None
         kp = gt.keypoints[people].copy()
         heights = (gt.boxes[people, 3] - gt.boxes[people, 1])[:, None, None] if people else np.zeros((0, 1, 1))
         sigma = np.where(kp[..., 2:] > 0, self.noise, self.hidden_noise * heights)
         kp[..., :2] += self.rng.normal(0, 1, size=kp[..., :2].shape) * sigma
         kp[..., 2] = np.where(kp[..., 2] > 0, VISIBLE_SCORE, OCCLUDED_SCORE)
-        return Poses(kp, out_boxes, kp[..., 2].mean(-1) if len(kp) else np.zeros(0), COCO17)
+        weak = self.weak[gt.ids[people]] if people else np.zeros(0, bool)
+        if weak.any():  # which joints are weak: a fresh random choice per person and frame
+            k = kp.shape[1]
+            ranks = self.weak_rng.random((int(weak.sum()), k)).argsort(1).argsort(1)
+            kp[weak, :, 2] = np.where(ranks < round(self.weak_joints * k), OCCLUDED_SCORE, kp[weak, :, 2])
+        return Poses(kp, out_boxes, kp[..., 2].mean(-1) if len(kp) else np.zeros(0), COCO17, source=source)
 
 
 class FlakyDetector:
@@ -115,7 +133,7 @@ class FlakyDetector:
 
 # -- running and scoring ---------------------------------------------------------------------------
 def run_tracking(frames: Sequence[SceneFrame], tracker, estimator, detector=None, flow=None) -> list[Poses]:
-    """The pipeline's frame loop (detect → propose → pose → update) over in-memory scene frames."""
+    """The pipeline's frame loop (detect → propagate → pose → associate) over in-memory scene frames."""
     from posetrack.config import PipelineConfig
     from posetrack.pipeline import Pipeline
 

@@ -66,8 +66,9 @@ class TorchvisionDetector:
         outputs: list[dict] = []
         bs = self.config.batch_size
         for start in range(0, len(images), bs):
-            batch = [
-                torch.from_numpy(np.ascontiguousarray(img)).to(self.device, non_blocking=True)
+            batch = [  # numpy frames, or HxWx3 uint8 tensors already on the device (the pipeline's)
+                (img if isinstance(img, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(img)))
+                .to(self.device, non_blocking=True)
                 .permute(2, 0, 1).float().div_(255.0)  # the model normalises internally
                 for img in images[start:start + bs]
             ]
@@ -76,4 +77,5 @@ class TorchvisionDetector:
         return outputs
 
     def detect(self, frames: Sequence[Frame]) -> list[Detections]:
-        return [person_detections(o, self.config) for o in self.raw([f.image for f in frames])]
+        images = [f.image if f.device_image is None else f.device_image for f in frames]
+        return [person_detections(o, self.config) for o in self.raw(images)]

@@ -32,7 +32,8 @@ def build_flow(config: FlowConfig, device="cpu") -> FlowEstimator | None:
         return OpenCVFlow(config.name, config.scale, config.dis_preset)
     from posetrack.flow.raft import RaftFlow, build_raft
 
-    return RaftFlow(build_raft(config.name, config.weights), device, config.scale, config.raft_iterations)
+    return RaftFlow(build_raft(config.name, config.weights), device, config.scale, config.raft_iterations,
+                    config.precision)
 
 
 __getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -18,4 +18,5 @@ class FlowConfig:
     scale: float = bounded(0.5, 0.05, 1.0)  # flow is computed on frames resized by this factor
     weights: str | None = "zoo"  # RAFT weights: "zoo", a file path, or null (random)
     dis_preset: Literal["ultrafast", "fast", "medium"] = "medium"  # OpenCV DIS speed/quality preset
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # RAFT autocast on CUDA (ignored on the CPU)
     raft_iterations: int = bounded(12, 1, 64)  # RAFT recurrent refinement steps (torchvision default 12)

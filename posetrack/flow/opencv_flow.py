@@ -8,6 +8,8 @@ and the flow is brought back to the frame's size with its vectors rescaled. Any 
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -48,15 +50,24 @@ class OpenCVFlow:
     def __init__(self, method: str = "dis", scale: float = 1.0, preset: str = "medium") -> None:
         if method not in ("dis", "farneback"):
             raise ValueError(f"unknown OpenCV flow method {method!r}")
+        if preset not in _DIS_PRESETS:
+            raise ValueError(f"unknown DIS preset {preset!r}")
         self.method = method
         self.scale = float(scale)
-        self._dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset]) if method == "dis" else None
+        self.preset = preset
+        self._local = threading.local()  # one DIS object per thread: calc() is not re-entrant
+
+    def _dis(self):
+        dis = getattr(self._local, "dis", None)
+        if dis is None:
+            dis = self._local.dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[self.preset])
+        return dis
 
     def __call__(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
         h, w = current.shape[:2]
         a, b = _gray(previous, self.scale), _gray(current, self.scale)
-        if self._dis is not None:
-            flow = self._dis.calc(a, b, None)
+        if self.method == "dis":
+            flow = self._dis().calc(a, b, None)
         else:
             # OpenCV's documented example parameters: pyramid 0.5, 3 levels, window 15,
             # 3 iterations, polynomial neighbourhood 5 with sigma 1.2.

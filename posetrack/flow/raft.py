@@ -26,14 +26,21 @@ def build_raft(name: str, weights: str | None) -> torch.nn.Module:
 class RaftFlow:
     """Flow previous → current from RAFT; frames resized by ``scale`` and padded (multiples of 8, >= 128)."""
 
-    def __init__(self, model: torch.nn.Module, device: torch.device | str, scale: float = 1.0, iterations: int = 12):
+    accepts_tensors = True  # frames already on the device (HxWx3 uint8 tensors) are used as they are
+
+    def __init__(self, model: torch.nn.Module, device: torch.device | str, scale: float = 1.0, iterations: int = 12,
+                 precision: str = "fp32"):
         self.device = torch.device(device)
         self.model = model.eval().to(self.device)
         self.scale = float(scale)
         self.iterations = int(iterations)
+        # autocast on CUDA only (CPU half precision is slow and not what the weights were made for)
+        self.autocast_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision) \
+            if self.device.type == "cuda" else None
 
-    def _tensor(self, rgb: np.ndarray) -> torch.Tensor:
-        t = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device).permute(2, 0, 1)[None].float()
+    def _tensor(self, rgb) -> torch.Tensor:
+        t = rgb if isinstance(rgb, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(rgb))
+        t = t.to(self.device).permute(2, 0, 1)[None].float()
         if self.scale != 1.0:
             h, w = rgb.shape[:2]
             size = (max(8, round(h * self.scale)), max(8, round(w * self.scale)))
@@ -49,6 +56,10 @@ class RaftFlow:
         # 4-level correlation pyramid needs feature maps (1/8 of the input) of 16 px or more.
         pad = (0, max(128, sw + (-sw) % 8) - sw, 0, max(128, sh + (-sh) % 8) - sh)
         a, b = F.pad(a, pad, mode="replicate"), F.pad(b, pad, mode="replicate")
-        flow = self.model(a, b, num_flow_updates=self.iterations)[-1][0, :, :sh, :sw]
+        if self.autocast_dtype is not None:
+            with torch.autocast("cuda", dtype=self.autocast_dtype):
+                flow = self.model(a, b, num_flow_updates=self.iterations)[-1][0, :, :sh, :sw]
+        else:
+            flow = self.model(a, b, num_flow_updates=self.iterations)[-1][0, :, :sh, :sw]
         flow = flow.permute(1, 2, 0).float().cpu().numpy()
         return upscale_flow(flow, h, w)

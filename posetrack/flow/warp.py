@@ -23,9 +23,13 @@ def sample_flow(flow: np.ndarray, xy: np.ndarray) -> np.ndarray:
     y1 = np.minimum(y0 + 1, h - 1)
     fx = (x - x0)[:, None]
     fy = (y - y0)[:, None]
-    f = flow.astype(np.float64, copy=False)
-    top = f[y0, x0] * (1.0 - fx) + f[y0, x1] * fx
-    bottom = f[y1, x0] * (1.0 - fx) + f[y1, x1] * fx
+    flat = flow.reshape(-1, 2)
+
+    def f(yi: np.ndarray, xi: np.ndarray) -> np.ndarray:  # gather, then float64 (not the whole field)
+        return flat[yi * w + xi].astype(np.float64)
+
+    top = f(y0, x0) * (1.0 - fx) + f(y0, x1) * fx
+    bottom = f(y1, x0) * (1.0 - fx) + f(y1, x1) * fx
     out = top * (1.0 - fy) + bottom * fy
     return out.astype(np.float32).reshape(np.shape(xy)[:-1] + (2,))
 
@@ -51,9 +55,31 @@ def warp_boxes(boxes: np.ndarray, flow: np.ndarray, grid: int = 5) -> np.ndarray
     b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     if not len(b):
         return b.copy()
+    return _shift_boxes(b, sample_flow(flow, _lattice(b, grid)))
+
+
+def _lattice(b: np.ndarray, grid: int) -> np.ndarray:
     t = (np.arange(grid, dtype=np.float32) + 0.5) / grid
     xs = b[:, None, 0] + t[None] * (b[:, None, 2] - b[:, None, 0])  # (N, g)
     ys = b[:, None, 1] + t[None] * (b[:, None, 3] - b[:, None, 1])
-    lattice = np.stack(np.broadcast_arrays(xs[:, None, :], ys[:, :, None]), axis=-1)  # (N, g, g, 2)
-    shift = np.median(sample_flow(flow, lattice).reshape(len(b), -1, 2), axis=1)
+    return np.stack(np.broadcast_arrays(xs[:, None, :], ys[:, :, None]), axis=-1)  # (N, g, g, 2)
+
+
+def _shift_boxes(b: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    shift = np.median(samples.reshape(len(b), -1, 2), axis=1)
     return b + np.concatenate([shift, shift], axis=1)
+
+
+def warp_poses(keypoints: np.ndarray, boxes: np.ndarray, flow: np.ndarray, grid: int = 5):
+    """:func:`warp_points` of (N, K, >=2) keypoints and :func:`warp_boxes` of their (N, 4) boxes
+    with one sampling of the flow (the same result, for the tracker's per-frame move)."""
+    kp = np.asarray(keypoints, dtype=np.float32)
+    b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    if not len(b):
+        return kp.copy(), b.copy()
+    lattice = _lattice(b, grid).reshape(-1, 2)
+    samples = sample_flow(flow, np.concatenate([kp[..., :2].reshape(-1, 2), lattice]))
+    n_kp = kp[..., 0].size
+    out = kp.copy()
+    out[..., :2] = kp[..., :2] + samples[:n_kp].reshape(kp.shape[:-1] + (2,))
+    return out, _shift_boxes(b, samples[n_kp:])

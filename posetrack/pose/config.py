@@ -22,6 +22,9 @@ class PoseConfig:
     # Run an inference copy of the network (BN folded, channels_last, fused exchange; same outputs
     # to float rounding): posetrack.pose.optimize_for_inference. false = the network as built.
     optimize: bool = True
+    # torch.compile the network once; batches are padded to a fixed set of sizes (powers of two up
+    # to 2 x batch_size with flip test) so it compiles for those shapes only
+    compile: bool = False
     batch_size: int = bounded(32, 1)  # crops per forward (top-down)
     keypoint_threshold: float = bounded(0.2, 0.0, 1.0)  # joints above it count for the person score
     oks_nms_threshold: float = bounded(0.9, 0.0, 1.0)  # official OKS-NMS threshold; 1 disables

@@ -91,6 +91,7 @@ class TopDownEstimator:
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.aspect_ratio = self.input_size[0] * 1.0 / self.input_size[1]
         self.model = model.eval().to(self.device)
+        self._compiled = None
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         if config.optimize:  # an inference copy (BN folded, channels_last): same outputs, faster
@@ -112,19 +113,46 @@ class TopDownEstimator:
             crops = torch.from_numpy(crop_cv2(arr, matrices, self.input_size)).permute(0, 3, 1, 2)
         return crops.to(self.device, non_blocking=True)
 
+    def _padded(self, x: torch.Tensor) -> torch.Tensor:
+        """With ``compile``: ``x`` padded (zeros) to the next size of a fixed set (powers of two up
+        to the largest batch), so the compiled network sees few shapes and compiles once."""
+        n = len(x)
+        if not self.config.compile:
+            return x
+        size = next((b for b in self._batch_buckets if b >= n), n)
+        if size == n:
+            return x
+        return torch.cat([x, x.new_zeros((size - n,) + tuple(x.shape[1:]))])
+
+    @property
+    def _batch_buckets(self) -> list[int]:
+        largest = self.config.batch_size * (2 if self.config.flip_test else 1)
+        sizes = [2]
+        while sizes[-1] < largest:
+            sizes.append(min(sizes[-1] * 2, largest))
+        return sizes
+
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = len(x)
+        x = self._padded(x)
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with autocast(self.device, self.config.precision):
-            out = self.model(x)
+            out = self._network(x)
         if isinstance(out, (list, tuple)):
             out = out[-1]
-        return out.float()
+        return out[:n].float()
+
+    @property
+    def _network(self):
+        """The model, compiled once on first use when ``pose.compile`` is set."""
+        if self.config.compile and self._compiled is None:
+            self._compiled = torch.compile(self.model, dynamic=False)
+        return self._compiled if self.config.compile else self.model
 
     @torch.inference_mode()
-    def heatmaps_from_crops(self, crops: torch.Tensor) -> np.ndarray:
-        """(N, 3, h, w) uint8 crops -> (N, K, h', w') float32 heatmaps (flip test included)."""
-        outs = []
+    def _heatmap_batches(self, crops: torch.Tensor):
+        """Averaged (flip test) heatmaps of uint8 crops, on the device, chunk by chunk."""
         for start in range(0, len(crops), self.config.batch_size):
             x = normalize_crops(crops[start : start + self.config.batch_size].to(self.device), self.mean, self.std)
             n = len(x)
@@ -137,12 +165,31 @@ class TopDownEstimator:
                 plain = (plain + flipped) * 0.5
             else:
                 plain = self._forward(x)
-            outs.append(plain.cpu().numpy())
+            yield plain
+
+    def heatmaps_from_crops(self, crops: torch.Tensor) -> np.ndarray:
+        """(N, 3, h, w) uint8 crops -> (N, K, h', w') float32 heatmaps (flip test included)."""
+        outs = [hm.cpu().numpy() for hm in self._heatmap_batches(crops)]
         if not outs:
             k = self.model_layout.num_joints
             w, h = self.input_size
             return np.zeros((0, k, h // 4, w // 4), np.float32)
         return np.concatenate(outs)
+
+    def _decode(self, crops: torch.Tensor, centers: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """(N, K, 3) keypoints of the crops. On the GPU with the official decoder, the heatmaps
+        are decoded there and only (N, K, 3) values come back; elsewhere (CPU, DARK) on the host."""
+        if self.device.type == "cuda" and self.config.decode == "official":
+            from posetrack.pose.decode import heatmap_to_image
+            from posetrack.pose.decode_torch import official_peaks
+
+            parts = [torch.cat(official_peaks(hm), -1) for hm in self._heatmap_batches(crops)]
+            peaks = torch.cat(parts).cpu().numpy()
+            w, h = self.input_size
+            xy = heatmap_to_image(peaks[..., :2], centers, scales, (w // 4, h // 4))
+            return np.concatenate([xy.astype(np.float32), peaks[..., 2:]], axis=-1)
+        hm = self.heatmaps_from_crops(crops)
+        return decode_heatmaps(hm, centers, scales, self.config.decode, self.config.blur_kernel)
 
     def heatmaps(self, image, centers: np.ndarray, scales: np.ndarray) -> np.ndarray:
         """Averaged heatmaps of the crops of ``image`` at the given official centers/scales."""
@@ -161,37 +208,36 @@ class TopDownEstimator:
 
     def estimate_batch(self, images: Sequence, boxes: Sequence[Detections | None]) -> list[Poses]:
         """Like :meth:`estimate` for several frames, their crops sharing forward batches."""
+        boxes = [b if b is not None else Detections.empty() for b in boxes]
+        return [self.finish(kp, b) for kp, b in zip(self.keypoints_in_boxes(images, boxes), boxes)]
+
+    def keypoints_in_boxes(self, images: Sequence, boxes: Sequence[Detections]) -> list[np.ndarray]:
+        """Per frame, (N, K, 3) keypoints (model layout) of every box, before rescoring and
+        OKS-NMS; all frames' crops share forward batches. A caller may estimate some boxes of a
+        frame now and the others later and :meth:`finish` the frame with all of them: the same
+        poses up to float rounding (on the CPU oneDNN's convolutions give the last bits of a crop's
+        heatmaps a dependence on the batch it is in, ~1e-7 relative)."""
         if len(images) != len(boxes):
             raise ValueError("images and boxes differ in length")
-        per_frame = []
-        crops = []
-        for image, dets in zip(images, boxes):
-            dets = dets if dets is not None else Detections.empty()
-            centers, scales = boxes_to_center_scale(dets.boxes, self.aspect_ratio)
-            per_frame.append((dets, centers, scales))
-            if len(dets):
-                crops.append(self._crops(image, centers, scales))
-        if crops:
-            all_centers = np.concatenate([c for _, c, _ in per_frame])
-            all_scales = np.concatenate([s for _, _, s in per_frame])
-            hm = self.heatmaps_from_crops(torch.cat(crops))
-            keypoints = decode_heatmaps(
-                hm, all_centers, all_scales, self.config.decode, self.config.blur_kernel
-            )
-        results = []
-        offset = 0
-        for dets, _centers, scales in per_frame:
-            n = len(dets)
-            if n == 0:
-                results.append(Poses.empty(self.layout))
-                continue
-            kp = keypoints[offset : offset + n]
-            offset += n
-            scores, keep = rescore_and_nms(
-                kp, dets.scores, scales, self.config, self.model_layout.sigma_array
-            )
-            kp = kp[keep]
-            if self._convert:
-                kp = coco_to_posetrack(kp)
-            results.append(Poses(kp, dets.boxes[keep], scores[keep], self.layout))
-        return results
+        geometry = [boxes_to_center_scale(d.boxes, self.aspect_ratio) for d in boxes]
+        crops = [self._crops(img, c, s) for img, d, (c, s) in zip(images, boxes, geometry) if len(d)]
+        k = self.model_layout.num_joints
+        if not crops:
+            return [np.zeros((0, k, 3), np.float32) for _ in boxes]
+        keypoints = self._decode(
+            torch.cat(crops), np.concatenate([c for c, _ in geometry]), np.concatenate([s for _, s in geometry])
+        )
+        bounds = np.cumsum([0] + [len(d) for d in boxes])
+        return [keypoints[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def finish(self, keypoints: np.ndarray, boxes: Detections) -> Poses:
+        """Poses of one frame from its boxes' keypoints: official rescoring, OKS-NMS (the kept
+        poses keep their box and its ``source``), layout conversion."""
+        if len(boxes) == 0:
+            return Poses.empty(self.layout)
+        _, scales = boxes_to_center_scale(boxes.boxes, self.aspect_ratio)
+        scores, keep = rescore_and_nms(keypoints, boxes.scores, scales, self.config, self.model_layout.sigma_array)
+        kp = keypoints[keep]
+        if self._convert:
+            kp = coco_to_posetrack(kp)
+        return Poses(kp, boxes.boxes[keep], scores[keep], self.layout, source=boxes.source[keep])

@@ -15,9 +15,13 @@ if TYPE_CHECKING:
     from posetrack.tracker.oks_tracker import PoseTracker
 
 _EXPORTS = {
+    "Associator": "posetrack.tracker.associator",
     "PoseTracker": "posetrack.tracker.oks_tracker",
+    "Propagator": "posetrack.tracker.propagator",
     "Tracker": "posetrack.tracker.base",
     "TrackerConfig": "posetrack.tracker.config",
+    "Tracks": "posetrack.tracker.tracks",
+    "TrackState": "posetrack.tracker.tracks",
 }
 
 
@@ -31,4 +35,5 @@ def build_tracker(config, layout: KeypointLayout) -> PoseTracker:
 __getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
-__all__ = ["PoseTracker", "Tracker", "TrackerConfig", "build_tracker"]
+__all__ = ["Associator", "PoseTracker", "Propagator", "TrackState", "Tracker", "TrackerConfig", "Tracks",
+           "build_tracker"]

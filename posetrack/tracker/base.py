@@ -1,4 +1,4 @@
-"""The Tracker protocol: it proposes boxes from its past people and assigns track ids."""
+"""The Tracker protocol: two stages per frame, propagation (boxes) then association (ids)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from posetrack.types import Detections, Poses
 
 
 class Tracker(Protocol):
-    def propose(self, detections: Detections, flow: np.ndarray | None) -> Detections:
-        """Boxes to estimate poses in: the detections merged (NMS) with last frame's people moved
-        into this frame by ``flow`` (previous → current, (H, W, 2)), when there is one."""
+    def propagate(self, detections: Detections | None, flow: np.ndarray | None) -> Detections | None:
+        """Move the tracks into this frame by ``flow`` (previous → current, (H, W, 2), or None).
+
+        With ``detections`` (top-down): the boxes to estimate poses in, the detections merged with
+        last frame's people moved into this frame, each tagged with its ``source``. Without: None."""
         ...
 
-    def update(self, poses: Poses, flow: np.ndarray | None) -> Poses:
-        """The same poses with ``track_ids`` set (new ids for new people)."""
+    def associate(self, poses: Poses) -> Poses:
+        """The same poses with ``track_ids`` set (new ids for new people); once per frame, after
+        ``propagate``. ``poses.source`` tells which came from propagated boxes."""
         ...

@@ -23,6 +23,11 @@ class TrackerConfig:
     # nms: a propagated box overlapping any detection is dropped; one-to-one: each detection stands
     # in for at most one propagated box (see docs/tracking.md)
     merge: Literal["nms", "one-to-one"] = "nms"
+    # Where fewer than fallback_joints joints are confident: association blends OKS with the IoU of
+    # the pose's box and the flow-moved track box, and propagation moves the track's box instead of
+    # making one from its joints (docs/tracking.md, "Unreliable poses")
+    box_fallback: bool = False
+    fallback_joints: int = bounded(6, 1, 1000)
     kalman: bool = False  # Kalman-filter predicted boxes when flow is off
     smoothing: Literal["none", "one-euro"] = "none"
     smoothing_min_cutoff: float = bounded(1.0, 0.0)

@@ -114,6 +114,23 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width + (width & 1), height + (height & 1)
 
 
+def h264_encoder(requested: str = "auto") -> str:
+    """The H.264 encoder to use: ``auto`` takes NVIDIA's ``h264_nvenc`` when the installed PyAV
+    (its FFmpeg) has it and it opens (a GPU with NVENC is present), else ``libx264``."""
+    if requested != "auto":
+        return requested
+    if "h264_nvenc" not in av.codecs_available:
+        return "libx264"
+    try:
+        cc = av.CodecContext.create("h264_nvenc", "w")
+        cc.width, cc.height, cc.pix_fmt = 64, 64, "yuv420p"
+        cc.time_base = Fraction(1, 25)
+        cc.open()
+        return "h264_nvenc"
+    except Exception:  # no NVIDIA GPU / driver: FFmpeg raises when opening the encoder
+        return "libx264"
+
+
 class VideoWriter:
     """Encodes RGB frames with timestamps into an H.264 file (see module docstring)."""
 
@@ -129,8 +146,10 @@ class VideoWriter:
         crf: int = 23,
         preset: str = "veryfast",
         overwrite: bool = True,
+        encoder: str = "libx264",
     ) -> None:
         self.path = Path(path)
+        self.encoder = h264_encoder(encoder)
         if self.path.exists() and not overwrite:
             raise OutputError(f"{self.path}: already exists (use --overwrite to replace it)")
         self.width, self.height = int(width), int(height)
@@ -164,7 +183,7 @@ class VideoWriter:
             self.container.options["movflags"] = "+faststart"
         rate = Fraction(fps).limit_denominator(100000) if fps and fps > 0 else Fraction(25)
         self._gap = max(1, round(1 / (rate * self.time_base)))  # one frame interval, in pts
-        stream = self.container.add_stream("libx264", rate=rate)
+        stream = self.container.add_stream(self.encoder, rate=rate)
         stream.width, stream.height = self.out_width, self.out_height
         stream.pix_fmt = "yuv420p"
         stream.time_base = self.time_base
@@ -174,7 +193,10 @@ class VideoWriter:
         cc.color_primaries = 1  # AVCOL_PRI_BT709
         cc.color_trc = 1  # AVCOL_TRC_BT709
         cc.color_range = 1  # AVCOL_RANGE_MPEG (limited)
-        stream.options = {"crf": str(int(crf)), "preset": str(preset)}
+        if self.encoder == "h264_nvenc":  # constant-quality VBR at the crf's value, NVENC's middle preset
+            stream.options = {"rc": "vbr", "cq": str(int(crf)), "preset": "p4"}
+        else:  # threads 0: as many as x264 finds useful (frame threads)
+            stream.options = {"crf": str(int(crf)), "preset": str(preset), "threads": "0"}
         self.stream = stream
         if audio_path is not None:
             try:

@@ -10,10 +10,10 @@ import signal
 import sys
 
 import pytest
-from tests.cli._cli import posetrack
 
 from posetrack.config import load_config
 from posetrack.distributed import run_many
+from tests.cli._cli import posetrack
 from tests.distributed.conftest import LENGTHS, make_workspace, result_files
 
 

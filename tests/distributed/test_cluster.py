@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.cli._cli import posetrack
 
 from posetrack.config import load_config
 from posetrack.distributed import run_many
+from tests.cli._cli import posetrack
 from tests.distributed.conftest import make_workspace, result_files
 
 REPO = Path(__file__).resolve().parents[2]

@@ -92,3 +92,15 @@ def test_warp_boxes_constant_flow():
     boxes = np.array([[5, 5, 20, 30], [30, 10, 45, 38]], np.float32)
     np.testing.assert_allclose(warp_boxes(boxes, flow), boxes + [-3, 4, -3, 4], atol=1e-5)
     assert warp_boxes(np.zeros((0, 4)), flow).shape == (0, 4)
+
+
+def test_warp_poses_equals_points_and_boxes_apart():
+    from posetrack.flow.warp import warp_poses
+
+    rng = np.random.default_rng(0)
+    flow = rng.normal(0, 3, (60, 80, 2)).astype(np.float32)
+    kps = np.concatenate([rng.uniform(-10, 90, (4, 17, 2)), rng.uniform(0, 1, (4, 17, 1))], -1).astype(np.float32)
+    boxes = np.array([[0, 0, 20, 30], [10, 5, 70, 55], [-5, -5, 10, 10], [60, 40, 79, 59]], np.float32)
+    k, b = warp_poses(kps, boxes, flow)
+    np.testing.assert_array_equal(k, warp_points(kps, flow))
+    np.testing.assert_array_equal(b, warp_boxes(boxes, flow))

@@ -282,3 +282,86 @@ def test_tiny_hrnet_matches_official_test_path():
     boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
     poses = est.estimate(image, Detections(boxes, np.ones(3)))
     assert poses.keypoints.shape[1:] == (17, 3) and np.isfinite(poses.keypoints).all()
+
+
+def test_provenance_survives_oks_nms():
+    """Each kept pose keeps its box's source: duplicates removed by OKS-NMS take theirs with them."""
+    frames = plant(np.random.default_rng(4), on_quarter_grid=True)
+    est = make_estimator(frames, oks_nms_threshold=0.9)
+    image = coordinate_image(256, 256)
+    people = frames[0]
+    boxes = np.array([b for b, _ in people], np.float32)
+    # every box twice: once detected (-1), once "propagated from track 100 + i" with a lower score
+    dup = Detections(np.concatenate([boxes, boxes]),
+                     np.concatenate([np.full(len(boxes), 0.9), np.full(len(boxes), 0.5)]),
+                     np.concatenate([np.full(len(boxes), -1), 100 + np.arange(len(boxes))]))
+    poses = est.estimate(image, dup)
+    assert len(poses) == len(boxes)  # OKS-NMS dropped the duplicates (lower scores)
+    assert (poses.source == -1).all()
+    # drop the detections of boxes 1 and 3: their propagated copies survive with their track ids
+    keep = np.array([i for i in range(2 * len(boxes)) if i not in (1, 3)])
+    poses = est.estimate(image, dup.select(keep))
+    by_box = {tuple(b): s for b, s in zip(poses.boxes.tolist(), poses.source.tolist())}
+    assert by_box[tuple(boxes[1].tolist())] == 101 and by_box[tuple(boxes[3].tolist())] == 103
+    assert sorted(by_box.values()).count(-1) == len(boxes) - 2
+
+
+def test_boxes_estimated_in_parts_equal_all_at_once():
+    """keypoints_in_boxes for some boxes now and the rest later = all together (float tolerance)."""
+    from posetrack.pose.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("hrnet-w8-128x96")
+    for flip in (False, True):
+        est = TopDownEstimator(model, COCO17, PoseConfig(flip_test=flip, batch_size=4), (96, 128), "cpu")
+        image = np.random.default_rng(0).integers(0, 255, (200, 240, 3), dtype=np.uint8)
+        boxes = Detections(np.array([[10, 10, 80, 150], [50, 20, 120, 190], [100, 5, 230, 190], [0, 0, 240, 200],
+                                     [30, 40, 60, 90], [140, 60, 200, 180]], np.float32), np.ones(6))
+        together = est.keypoints_in_boxes([image], [boxes])[0]
+        parts = [est.keypoints_in_boxes([image], [boxes.select(slice(i, i + 1))])[0] for i in range(6)]
+        parts = np.concatenate(parts)
+        np.testing.assert_allclose(parts[..., :2], together[..., :2], atol=1e-3)
+        np.testing.assert_allclose(parts[..., 2], together[..., 2], rtol=1e-4, atol=1e-12)
+
+
+def test_torch_official_decoder_equals_numpy():
+    from posetrack.pose.decode import get_max_preds, quarter_offset
+    from posetrack.pose.decode_torch import official_peaks
+
+    rng = np.random.default_rng(5)
+    hm = rng.normal(0, 1, (6, 17, 32, 24)).astype(np.float32)
+    hm[0, 0] = -1.0  # non-positive peak: (0, 0)
+    hm[1, 1] = 0.0
+    hm[1, 1, 0, 5] = 2.0  # peak on the border: no quarter step
+    hm[2, 2] = 1.0  # ties: the first maximum
+    coords, maxvals = get_max_preds(hm)
+    coords = quarter_offset(hm, coords)
+    tc, tm = official_peaks(torch.from_numpy(hm))
+    np.testing.assert_array_equal(tc.numpy(), coords)
+    np.testing.assert_array_equal(tm.numpy()[..., 0], maxvals)
+
+
+def test_padded_batches_for_compile_use_a_fixed_set_of_sizes():
+    est = TopDownEstimator(torch.nn.Identity(), COCO17, PoseConfig(compile=True, batch_size=12), (96, 128), "cpu")
+    assert est._batch_buckets == [2, 4, 8, 16, 24]
+    for n, size in ((1, 2), (3, 4), (9, 16), (24, 24)):
+        assert len(est._padded(torch.ones(n, 3, 4, 4))) == size
+    plain = TopDownEstimator(torch.nn.Identity(), COCO17, PoseConfig(batch_size=12), (96, 128), "cpu")
+    assert len(plain._padded(torch.ones(1, 3, 4, 4))) == 1 and len(plain._padded(torch.ones(5, 3, 4, 4))) == 5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cuda_path_matches_cpu(precision):
+    """Crops cut, normalised, flipped and decoded on the GPU; keypoints as on the CPU."""
+    frames = plant(np.random.default_rng(6), on_quarter_grid=True)
+    cpu = make_estimator(frames, decode="official", flip_test=True)
+    people = [(box_geometry(b)[0], kp) for f in frames for b, kp in f]
+    gpu = TopDownEstimator(OracleHeatmapNet(people, COCO17.flip_index, STRIDE), COCO17,
+                           PoseConfig(oks_nms_threshold=1.0, precision=precision), INPUT, "cuda")
+    image = coordinate_image(256, 256)
+    for people in frames:
+        dets = Detections(np.array([b for b, _ in people], np.float32), np.ones(len(people)))
+        a = cpu.estimate(image, dets)
+        b = gpu.estimate(torch.from_numpy(image).cuda(), dets)
+        np.testing.assert_allclose(a.keypoints[..., :2], b.keypoints[..., :2], atol=0.3)

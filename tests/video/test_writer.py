@@ -184,3 +184,19 @@ def _tiny(tmp_path):
     path = tmp_path / "tiny.mp4"
     make_video(path, n=3)
     return path
+
+
+def test_encoder_auto_falls_back_to_libx264_without_nvenc(tmp_path):
+    from posetrack.video.writer import h264_encoder
+
+    chosen = h264_encoder("auto")
+    assert chosen in ("h264_nvenc", "libx264")
+    if "h264_nvenc" not in av.codecs_available:
+        assert chosen == "libx264"
+    w = VideoWriter(tmp_path / "a.mp4", 64, 48, 25, encoder="auto")
+    for i in range(3):
+        w.write(np.full((48, 64, 3), 40 * i, np.uint8), i / 25)
+    path = w.close()
+    with av.open(str(path)) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        assert sum(1 for _ in c.decode(video=0)) == 3

@@ -10,7 +10,7 @@ from posetrack.keypoints import COCO17
 from posetrack.synthetic import Person, SyntheticScene, crossing_scene
 from posetrack.testing import FlakyDetector, OraclePoseEstimator, count_id_switches, match_gt, run_tracking
 from posetrack.tracker import TrackerConfig, build_tracker
-from posetrack.types import Detections
+from posetrack.types import DETECTED, Detections, Poses
 
 
 @pytest.fixture(scope="module")
@@ -153,12 +153,15 @@ def test_propose_merges_detections_and_propagated_boxes():
     oracle = OraclePoseEstimator(frames)
     gt0 = frames[0]
     tracker.update(oracle.estimate(gt0.image, Detections(gt0.boxes, [0.9, 0.9])), None)
+    first_ids = tracker.tracks.ids.copy()
     flow = np.zeros((240, 320, 2), np.float32)
     flow[..., 0] = 5.0
     # frame 1: only person 1 detected; person 0 comes back as a propagated box moved by the flow
     det = Detections(frames[1].boxes[1:], [0.8])
-    proposed = tracker.propose(det, flow)
+    proposed = tracker.propagate(det, flow)
     assert len(proposed) == 2
+    # provenance: the detection is DETECTED, the other box comes from person 0's track
+    assert proposed.source[0] == DETECTED and proposed.source[1] in first_ids
     np.testing.assert_allclose(proposed.boxes[0], det.boxes[0])  # detections first, unchanged
     kp = gt0.keypoints[0]
     vis = kp[:, 2] > 0
@@ -173,4 +176,28 @@ def test_propose_merges_detections_and_propagated_boxes():
     tracker2.update(oracle.estimate(gt0.image, Detections(gt0.boxes, [0.9, 0.9])), None)
     shifted = np.zeros_like(flow)
     shifted[..., 0] = frames[1].keypoints[0, 11, 0] - gt0.keypoints[0, 11, 0]
-    assert len(tracker2.propose(det2, shifted)) == 2
+    assert len(tracker2.propagate(det2, shifted)) == 2
+
+
+def test_box_fallback_keeps_ids_when_poses_are_unreliable(crossing):
+    """Every person with 85 % of the joints at low confidence (which ones varies by frame): OKS over
+    the two or three joints left loses them; blending in the flow-moved box IoU keeps the ids."""
+    flow = build_flow(FlowConfig())
+    switches = {}
+    for fallback in (False, True):
+        tracker = build_tracker(TrackerConfig(box_fallback=fallback), COCO17)
+        oracle = OraclePoseEstimator(crossing, seed=1, weak_people=1.0, weak_joints=0.85)
+        res = run_tracking(crossing, tracker, oracle, FlakyDetector(crossing, miss_rate=0.3, seed=2), flow)
+        switches[fallback] = count_id_switches(crossing, res)["id_switches"]
+    assert switches[True] <= 3  # 1 at full confidence (person 2 returns after the memory)
+    assert switches[False] > 5 * max(switches[True], 1)
+
+
+def test_propagate_then_associate_once_per_frame():
+    tracker = build_tracker(TrackerConfig(), COCO17)
+    tracker.propagate(None, None)
+    with pytest.raises(RuntimeError, match="once per frame"):
+        tracker.propagate(None, None)
+    tracker.associate(Poses.empty(COCO17))
+    with pytest.raises(RuntimeError, match="before the tracks were propagated"):
+        tracker.associate(Poses.empty(COCO17))

@@ -49,7 +49,7 @@ def test_oks_similarity_hand_computed():
     prev = Poses(base[None], [[0, 0, 40, 80]], [1.0], COCO17)
     tracker.update(prev, None)
     cur = Poses(moved[None], [[2, 0, 42, 80]], [1.0], COCO17)
-    sim = tracker.similarity(cur, tracker.tracks)
+    sim = tracker.associator.similarity(cur, tracker.tracks.keypoints, tracker.tracks.boxes)
     area = 40.0 * 80.0  # s^2: mean of the two boxes' areas, both 40 x 80
     k = 2 * COCO17.sigma_array[:16]
     expected = np.mean(np.exp(-4.0 / (2 * area * k**2)))
