@@ -172,7 +172,7 @@ def _tiny_topdown():
 
 
 def _loop(scene_frames, pose, **loop):
-    overrides = {"device": "cpu", "output.render": False, **{f"pipeline.{k}": v for k, v in loop.items()}}
+    overrides = {"device": "cpu", "output.render": False, "output.report": False, **{f"pipeline.{k}": v for k, v in loop.items()}}
     config = load_config("default", overrides)
     return Pipeline.from_config(config, detector=FlakyDetector(scene_frames, miss_rate=0.3, seed=1), pose=pose)
 

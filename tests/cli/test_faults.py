@@ -38,7 +38,7 @@ def _leftovers(folder: Path) -> list[str]:
 
 @pytest.mark.parametrize("args, words", [
     (["run", "clip.mp4", "--stride", "two"], ["'two' is not a valid integer"]),
-    (["run"], ["Missing argument 'VIDEOS...'"]),
+    (["run"], ["no videos: give one or more VIDEOS or --list"]),
     (["run", "clip.mp4", "--bogus"], ["--bogus"]),
     (["track", ".", "-o", "x.json"], ["is a directory"]),
     (["eval", "posetrack"], ["Missing argument"]),

@@ -21,7 +21,7 @@ def _architectures(test_only: bool) -> list[str]:
     seen, names = set(), []
     for name in model_names(include_test=True):
         spec = model_spec(name)
-        key = (spec.arch, tuple(sorted(spec.factory_kwargs.items())))
+        key = (spec.builder, tuple(sorted(spec.kwargs.items())))
         if spec.test_only == test_only and key not in seen:
             seen.add(key)
             names.append(name)
