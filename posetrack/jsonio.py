@@ -11,10 +11,21 @@ from posetrack.errors import FormatError, InputError
 
 def read_json(path: str | Path, what: str = "file") -> Any:
     """The parsed content of ``path``; InputError when it is missing or unreadable, FormatError
-    when it is not JSON. ``what`` names the file's role in the message ("detections file")."""
+    when it is not JSON. ``what`` names the file's role in the message ("detections file").
+
+    orjson parses (about 3x faster than the standard library, the same values); what it refuses
+    (NaN, integers past 64 bits, a file it cannot read) goes through the standard reader, which
+    accepts those and words every error."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: {what} not found")
+    try:
+        import orjson
+
+        with open(p, "rb") as fh:
+            return orjson.loads(fh.read())
+    except (ImportError, OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
+        pass
     try:
         with open(p, encoding="utf-8") as fh:
             return json.load(fh)

@@ -85,7 +85,25 @@ def _fail(message: str, code: int) -> None:
 
 
 class _Group(click.Group):
-    """Turns a UserError into one line on stderr and exit code 2 (no traceback)."""
+    """Turns a UserError into one line on stderr and exit code 2 (no traceback).
+
+    ``lazy`` maps a subcommand name to the module that registers it: the module is imported only
+    when that subcommand runs (or for the group's --help), so ``posetrack eval posetrack`` loads
+    none of the other commands' modules."""
+
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in self.commands and name in self.lazy:
+            import importlib
+
+            importlib.import_module(self.lazy[name])  # registers itself on this group
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -121,20 +139,28 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
         ctx.exit()
 
 
-@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
+_COMMANDS = {
+    "benchmark": "posetrack.cli.benchmark", "config": "posetrack.cli.config_cmd", "report": "posetrack.cli.report",
+    "run": "posetrack.cli.run", "track": "posetrack.cli.track", "train": "posetrack.cli.train",
+    "weights": "posetrack.cli.weights",
+}  # fmt: skip
+_EVAL_COMMANDS = {
+    "coco": "posetrack.cli.eval_coco", "posetrack": "posetrack.cli.eval_posetrack",
+    "posetrack21": "posetrack.cli.eval_posetrack21",
+}  # fmt: skip
+
+
+@click.group(cls=_Root, lazy=_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
               help="Show the version and exit.")
 def cli() -> None:
     """Multi-person pose tracking in video: detect, estimate poses, track, evaluate."""
 
 
-@cli.group(name="eval", cls=_Group)
+@cli.group(name="eval", cls=_Group, lazy=_EVAL_COMMANDS)
 def eval_group() -> None:
     """Evaluate predictions: PoseTrack mAP/MOTA, PoseTrack21 HOTA/mAP, COCO keypoint AP."""
 
 
 def main() -> None:
-    # Subcommand modules register themselves on import.
-    from posetrack.cli import commands  # noqa: F401
-
-    cli(prog_name="posetrack")
+    cli(prog_name="posetrack")  # subcommand modules are imported (and register) when used

@@ -141,23 +141,9 @@ def _rings(images: list, path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return xy.T.astype(np.float64).reshape(-1, 2), start, np.asarray(ring_image, np.int64), has
 
 
-def _load(path: str, what: str):
-    """The parsed file: orjson when installed (3x faster; same values), else the standard reader,
-    which also words every error (and accepts what orjson refuses, e.g. NaN)."""
-    try:
-        import orjson
-    except ImportError:
-        return read_json(path, what)
-    try:
-        with open(path, "rb") as f:
-            return orjson.loads(f.read())
-    except (OSError, orjson.JSONDecodeError):
-        return read_json(path, what)
-
-
 def read_sequence(path: str, is_gt: bool) -> Pt21Sequence:
     """Read one PoseTrack21 / PoseTrack 2018 sequence file into flat per-annotation arrays."""
-    data = _load(path, "ground-truth file" if is_gt else "prediction file")
+    data = read_json(path, "ground-truth file" if is_gt else "prediction file")
     if not isinstance(data, dict):
         raise FormatError(f"{path}: expected a JSON object with 'images' and 'annotations'")
     images, anns = data.get("images"), data.get("annotations")
