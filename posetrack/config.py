@@ -27,6 +27,8 @@ X264Preset = Literal[
     "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"
 ]
 
+H264Encoder = Literal["auto", "libx264", "h264_nvenc"]  # posetrack.video.writer.H264_ENCODERS
+
 
 @dataclass
 class OutputConfig:
@@ -36,6 +38,10 @@ class OutputConfig:
     render_threshold: float = bounded(0.3, 0.0, 1.0)  # keypoints below it are not drawn
     crf: int = bounded(23, 0, 51)  # libx264 quality (lower is better)
     preset: X264Preset = "veryfast"  # libx264 speed preset
+    # H.264 encoder of the annotated video: auto = h264_nvenc when PyAV's FFmpeg has it and it opens
+    # (an NVIDIA GPU), else libx264; h264_nvenc named here but unusable fails the run before any frame.
+    # NVENC takes cq = crf and its preset p4 (see posetrack.video.writer.VideoWriter)
+    encoder: H264Encoder = "auto"
 
 
 @dataclass

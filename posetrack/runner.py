@@ -107,11 +107,21 @@ def preflight(pipeline_config, videos: list[Path], out_dir: Path, overwrite: boo
     check_model_files(pipeline_config)
     if to_stdout(out_dir):
         return
+    if cfg.render:
+        check_encoder(cfg.encoder)
     existing = out_dir
     while not existing.exists():  # the folder is created later; its nearest ancestor must allow it
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"{out_dir}: output folder cannot be written ({existing} is not a writable folder)")
+
+
+def check_encoder(encoder: str) -> None:
+    """An encoder named in ``output.encoder`` opens here (a probe on a tiny frame), else one line
+    naming it before any model is loaded or frame decoded; ``auto`` always passes (libx264 fallback)."""
+    from posetrack.video.writer import h264_encoder
+
+    h264_encoder(encoder)
 
 
 def check_model_files(config) -> None:
@@ -221,7 +231,7 @@ def process_video(
 
             renderer = AnnotatedVideoWriter(
                 paths["video"], source, threshold=cfg.render_threshold, crf=cfg.crf, preset=cfg.preset,
-                overwrite=overwrite,
+                overwrite=overwrite, encoder=cfg.encoder,
             )
         track_ids: set[int] = set()
         people = frames = 0

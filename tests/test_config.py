@@ -45,6 +45,7 @@ def test_unknown_key_names_key_and_file(tmp_path):
         ("device: gpu7\n", "device"),
         ("output:\n  formats: [posetrack, xml]\n", "output.formats[1]"),
         ("tracker: 3\n", "tracker"),
+        ("output:\n  encoder: h265_nvenc\n", "output.encoder"),
     ],
 )
 def test_invalid_values_name_the_key(tmp_path, text, key):
@@ -107,3 +108,11 @@ def test_every_preset_names_a_known_model_with_zoo_weights():
         if cfg.pose.weights == "zoo":
             entry = default_entry_for_model(cfg.pose.model)
             assert entry is not None and entry.fits(cfg.pose.model), name
+
+
+def test_output_encoder_choices():
+    assert load_config("default").output.encoder == "auto"
+    for name in ("auto", "libx264", "h264_nvenc"):  # accepted at load; whether it opens is the run's check
+        assert load_config("default", {"output.encoder": name}).output.encoder == name
+    with pytest.raises(ConfigError, match=r"invalid value 'nvenc' for 'output\.encoder'.*'h264_nvenc'"):
+        load_config("default", {"output.encoder": "nvenc"})

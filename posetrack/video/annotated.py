@@ -3,7 +3,7 @@
 The pipeline hands over (image, poses, timestamp) with :meth:`AnnotatedVideoWriter.submit` and
 goes on; a worker thread draws and encodes. A bounded queue caps memory: when the encoder falls
 behind, ``submit`` blocks (back-pressure) rather than letting frames pile up. OpenCV drawing,
-swscale and libx264 all release the GIL, so the worker runs truly in parallel with the pipeline.
+swscale and libx264 (or NVENC: ``encoder``, see VideoWriter) all release the GIL, so the worker runs truly in parallel with the pipeline.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class AnnotatedVideoWriter:
         queue_size: int = 16,
         *,
         overwrite: bool = True,
+        encoder: str = "auto",
     ) -> None:
         self.path = Path(path)
         self.threshold = float(threshold)
@@ -59,6 +60,7 @@ class AnnotatedVideoWriter:
             crf=crf,
             preset=preset,
             overwrite=overwrite,
+            encoder=encoder,
         )
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(queue_size)))
         self._error: BaseException | None = None

@@ -1,7 +1,8 @@
 """H.264 video output that plays anywhere, keeps the input's timing and audio, and appears atomically.
 
-* libx264, yuv420p, BT.709 (converted and tagged, so browsers and players agree on colours), MP4
-  with ``+faststart`` (index first, so a browser can play it while it downloads).
+* H.264 from libx264 (or NVIDIA's ``h264_nvenc``: see :func:`h264_encoder`), yuv420p, BT.709
+  (converted and tagged, so browsers and players agree on colours), MP4 with ``+faststart``
+  (index first, so a browser can play it while it downloads).
 * yuv420p needs even dimensions: an odd width or height is **padded** by one pixel that repeats the
   last column/row, so every input pixel (and every keypoint coordinate) stays where it was.
 * Each frame keeps the input's timestamp (pts = timestamp / time_base, in the input's own time base
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -27,7 +29,7 @@ import cv2
 import numpy as np
 
 from posetrack.atomic import move_into_place, output_error, temp_path
-from posetrack.errors import OutputError
+from posetrack.errors import ConfigError, OutputError
 
 log = logging.getLogger("posetrack")
 
@@ -114,25 +116,55 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width + (width & 1), height + (height & 1)
 
 
-def h264_encoder(requested: str = "auto") -> str:
-    """The H.264 encoder to use: ``auto`` takes NVIDIA's ``h264_nvenc`` when the installed PyAV
-    (its FFmpeg) has it and it opens (a GPU with NVENC is present), else ``libx264``."""
-    if requested != "auto":
-        return requested
-    if "h264_nvenc" not in av.codecs_available:
-        return "libx264"
+H264_ENCODERS = ("auto", "libx264", "h264_nvenc")
+
+
+@functools.cache
+def encoder_problem(name: str) -> str | None:
+    """Why FFmpeg encoder ``name`` cannot be used here, or None when it opens.
+
+    Probed by opening it on a tiny frame size (cached: opening NVENC creates a CUDA context). A
+    build may list ``h264_nvenc`` and still fail to open it: no NVIDIA GPU, driver or libcuda."""
+    if name not in av.codecs_available:
+        return "the FFmpeg of the installed PyAV has no such encoder"
     try:
-        cc = av.CodecContext.create("h264_nvenc", "w")
-        cc.width, cc.height, cc.pix_fmt = 64, 64, "yuv420p"
+        cc = av.CodecContext.create(name, "w")
+        cc.width, cc.height, cc.pix_fmt = 256, 256, "yuv420p"
         cc.time_base = Fraction(1, 25)
         cc.open()
-        return "h264_nvenc"
-    except Exception:  # no NVIDIA GPU / driver: FFmpeg raises when opening the encoder
-        return "libx264"
+    except Exception as e:  # FFmpegError (no device / driver), ValueError, ...
+        hint = "; it needs an NVIDIA GPU and its driver" if "nvenc" in name else ""
+        return f"it does not open ({' '.join(str(e).split())}{hint})"
+    del cc
+    return None
+
+
+def h264_encoder(requested: str = "auto") -> str:
+    """The H.264 encoder to use for ``requested`` (``output.encoder``).
+
+    ``auto`` takes ``h264_nvenc`` when the installed PyAV's FFmpeg has it and it opens, else
+    ``libx264``, silently. A named encoder that cannot be used raises ConfigError (one line naming
+    it), so a run asked for NVENC never quietly encodes on the CPU."""
+    if requested not in H264_ENCODERS:
+        choices = ", ".join(H264_ENCODERS)
+        raise ConfigError(f"output.encoder: unknown H.264 encoder {requested!r} (one of {choices})")
+    if requested == "auto":
+        return "h264_nvenc" if encoder_problem("h264_nvenc") is None else "libx264"
+    problem = encoder_problem(requested)
+    if problem is not None:
+        raise ConfigError(f"output.encoder: {requested} cannot be used here: {problem}")
+    return requested
 
 
 class VideoWriter:
-    """Encodes RGB frames with timestamps into an H.264 file (see module docstring)."""
+    """Encodes RGB frames with timestamps into an H.264 file (see module docstring).
+
+    ``encoder``: ``libx264``, ``h264_nvenc`` or ``auto`` (see :func:`h264_encoder`). ``crf`` and
+    ``preset`` are libx264's. NVENC gets the nearest equivalents: constant-quality VBR (``rc vbr``,
+    no bitrate cap) at ``cq`` = ``crf`` (both 0-51, lower is better; crf 0, x264's lossless, becomes
+    cq 1, since NVENC reads cq 0 as "choose for me"), and NVENC's middle speed/quality preset
+    ``p4``; ``preset`` is ignored there.
+    """
 
     def __init__(
         self,
@@ -194,7 +226,7 @@ class VideoWriter:
         cc.color_trc = 1  # AVCOL_TRC_BT709
         cc.color_range = 1  # AVCOL_RANGE_MPEG (limited)
         if self.encoder == "h264_nvenc":  # constant-quality VBR at the crf's value, NVENC's middle preset
-            stream.options = {"rc": "vbr", "cq": str(int(crf)), "preset": "p4"}
+            stream.options = {"rc": "vbr", "cq": str(max(1, int(crf))), "preset": "p4"}
         else:  # threads 0: as many as x264 finds useful (frame threads)
             stream.options = {"crf": str(int(crf)), "preset": str(preset), "threads": "0"}
         self.stream = stream

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import av
 import pytest
 
 from posetrack.synthetic import crossing_scene, write_video
@@ -69,6 +70,30 @@ def test_unknown_config_key(workspace, tmp_path):
 
 def test_invalid_config_value(workspace, tmp_path):
     _bad(workspace, tmp_path, ["clip.mp4", "--set", "tracker.memory=-1"], "tracker.memory")
+
+
+def test_explicit_nvenc_without_nvidia_is_one_line_and_no_output(workspace, tmp_path):
+    """output.encoder h264_nvenc where it cannot open (no NVIDIA GPU here): refused in the preflight,
+    one line naming the encoder, exit 2, no output folder; ``auto`` falls back to libx264 silently."""
+    from posetrack.video.writer import encoder_problem
+
+    if encoder_problem("h264_nvenc") is None:  # a machine with NVENC: the run uses it
+        out = tmp_path / "nv"
+        r = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", out, "-q", "--formats", "csv", "--no-report",
+                      "--set", "output.encoder=h264_nvenc", cwd=workspace)
+        assert r.returncode == 0, r.stderr
+        with av.open(str(out / "clip.annotated.mp4")) as c:
+            assert sum(1 for _ in c.decode(video=0)) == 12
+    else:
+        _bad(workspace, tmp_path, ["clip.mp4", "--set", "output.encoder=h264_nvenc"], "h264_nvenc")
+    out = tmp_path / "auto"
+    r = posetrack("run", "clip.mp4", "-c", "tiny.yaml", "-o", out, "-q", "--formats", "csv", "--no-report",
+                  "--set", "output.encoder=auto", cwd=workspace)
+    lines = r.stderr.strip().splitlines()  # nothing said about the fallback: only the summary
+    assert r.returncode == 0 and len(lines) == 1 and lines[0].startswith("clip.mp4: 12 frames"), r.stderr
+    with av.open(str(out / "clip.annotated.mp4")) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        assert sum(1 for _ in c.decode(video=0)) == 12
 
 
 def test_output_folder_not_writable(workspace, tmp_path):

@@ -187,16 +187,54 @@ def _tiny(tmp_path):
 
 
 def test_encoder_auto_falls_back_to_libx264_without_nvenc(tmp_path):
-    from posetrack.video.writer import h264_encoder
+    from posetrack.video.writer import encoder_problem, h264_encoder
 
     chosen = h264_encoder("auto")
-    assert chosen in ("h264_nvenc", "libx264")
+    assert chosen == ("h264_nvenc" if encoder_problem("h264_nvenc") is None else "libx264")
     if "h264_nvenc" not in av.codecs_available:
         assert chosen == "libx264"
     w = VideoWriter(tmp_path / "a.mp4", 64, 48, 25, encoder="auto")
+    assert w.encoder == chosen
     for i in range(3):
         w.write(np.full((48, 64, 3), 40 * i, np.uint8), i / 25)
     path = w.close()
-    with av.open(str(path)) as c:
+    with av.open(str(path)) as c:  # a playable H.264 file: every frame decodes, levels kept
         assert c.streams.video[0].codec_context.name == "h264"
-        assert sum(1 for _ in c.decode(video=0)) == 3
+        levels = [f.to_ndarray(format="rgb24").mean() for f in c.decode(video=0)]
+    assert len(levels) == 3
+    np.testing.assert_allclose(levels, [0, 40, 80], atol=3)
+
+
+def test_annotated_writer_takes_the_encoder(tmp_path):
+    """AnnotatedVideoWriter passes ``encoder`` through: auto writes H.264 that decodes frame for frame."""
+    src = _tiny(tmp_path)
+    with open_source(src) as source:
+        frames = list(source)
+        info = source.info
+    out = tmp_path / "auto.mp4"
+    with AnnotatedVideoWriter(out, info, encoder="auto") as w:
+        for f in frames:
+            w.submit(f.image, _person(80, 60, 1), f.timestamp)
+    assert w._writer.encoder in ("libx264", "h264_nvenc")
+    assert _stream_facts(out)["codec"] == "h264"
+    assert len(decoded(out)) == len(frames) == 3
+
+
+def test_unusable_or_unknown_encoder_is_one_config_error_and_no_file(tmp_path):
+    from posetrack.errors import ConfigError
+    from posetrack.video.writer import encoder_problem
+
+    out = tmp_path / "nv.mp4"
+    if encoder_problem("h264_nvenc") is None:  # a machine with NVENC: it is used, not refused
+        with VideoWriter(out, 64, 48, 25, encoder="h264_nvenc") as w:
+            w.write(np.zeros((48, 64, 3), np.uint8), 0.0)
+        assert w.encoder == "h264_nvenc" and _stream_facts(out)["codec"] == "h264"
+    else:  # here (no NVIDIA GPU): refused by name, before any file is made
+        with pytest.raises(ConfigError) as info:
+            VideoWriter(out, 64, 48, 25, encoder="h264_nvenc")
+        message = str(info.value)
+        assert "h264_nvenc" in message and "output.encoder" in message and "\n" not in message
+        assert _no_leftovers(tmp_path) == []
+    with pytest.raises(ConfigError, match="unknown H.264 encoder 'x265'"):
+        VideoWriter(tmp_path / "x.mp4", 64, 48, 25, encoder="x265")
+    assert not (tmp_path / "x.mp4").exists()
