@@ -49,8 +49,12 @@ def test_a_trained_crowdpose_checkpoint_runs_and_writes_crowdpose_joints(trained
     r = posetrack("run", "clip.mp4", "-c", "higherhrnet-w32-512-crowdpose", "-o", out, "-q", "--device", "cpu",
                   "--set", f"pose.model={TINY_CROWD}", "--weights", best, "--set", "pose.flip_test=false",
                   "--set", "pose.detection_threshold=0", "--set", "pose.refine=false",
-                  "--formats", "posetrack,csv", "--no-render", "--no-report", cwd=ws)
+                  cwd=ws)
     assert r.returncode == 0, r.stderr
+    # every default output, the video drawn with the CrowdPose skeleton and the report included
+    assert sorted(p.name for p in out.iterdir()) == ["clip.annotated.mp4", "clip.coco.json", "clip.csv",
+                                                    "clip.jsonl", "clip.posetrack.json", "clip.report.html"]
+    assert all(len(d["keypoints"]) == 14 * 3 for d in json.loads((out / "clip.coco.json").read_text()))
     pt = json.loads((out / "clip.posetrack.json").read_text())
     cat = pt["categories"][0]
     assert tuple(cat["keypoints"]) == CROWDPOSE14.joints
@@ -86,3 +90,11 @@ def test_the_crowdpose_checkpoint_does_not_load_into_a_coco_network(trained):
                   "--set", "pose.model=higherhrnet-w8-128", "--weights", best, "--no-render", cwd=ws)
     one_line_error(r, "best.pth")
     assert not (ws / "coco").exists() or not any((ws / "coco").iterdir())
+
+
+def test_the_posetrack21_format_is_refused_for_14_joints_in_one_line(trained):
+    ws, best = trained
+    r = posetrack("run", "clip.mp4", "-c", "higherhrnet-w32-512-crowdpose", "-o", ws / "pt21", "-q", "--device", "cpu",
+                  "--set", f"pose.model={TINY_CROWD}", "--weights", best, "--formats", "posetrack21", cwd=ws)
+    one_line_error(r, "posetrack21", "crowdpose14")
+    assert not (ws / "pt21").exists() or not any((ws / "pt21").iterdir())
