@@ -2,7 +2,8 @@
 
 A layout travels with every set of poses (see :class:`posetrack.types.Poses`), so no stage assumes
 which joints it is looking at. COCO-17 is what COCO-trained models predict; PoseTrack-17 is the
-PoseTrack 2018 annotation layout (COCO's with the eyes replaced by head_bottom and head_top).
+PoseTrack 2018 annotation layout (COCO's with the eyes replaced by head_bottom and head_top);
+CrowdPose-14 is what CrowdPose-trained models (HigherHRNet's CrowdPose networks) predict.
 """
 
 from __future__ import annotations
@@ -91,8 +92,23 @@ POSETRACK17_FROM_COCO = KeypointLayout(
     estimated=("head_bottom", "head_top"),
 )
 
+# CrowdPose's 14 joints in its annotation order: COCO's body joints without the face, then head and
+# neck. Flip pairs are HigherHRNet's FLIP_CONFIG['CROWDPOSE'] (head and neck map to themselves); the
+# sigmas are crowdposetools' (its cocoeval: COCO's limb sigmas, 0.079 for head and neck).
+CROWDPOSE14 = KeypointLayout(
+    name="crowdpose14",
+    joints=(
+        "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+        "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "head", "neck",
+    ),
+    flip_pairs=((0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11)),
+    skeleton=((12, 13), (13, 0), (13, 1), (0, 2), (2, 4), (1, 3), (3, 5), (13, 7), (13, 6), (6, 8),
+              (8, 10), (7, 9), (9, 11)),
+    sigmas=(0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089, 0.079, 0.079),
+)  # fmt: skip
+
 LAYOUTS: dict[str, KeypointLayout] = {
-    layout.name: layout for layout in (COCO17, POSETRACK17, POSETRACK17_FROM_COCO)
+    layout.name: layout for layout in (COCO17, POSETRACK17, POSETRACK17_FROM_COCO, CROWDPOSE14)
 }
 
 

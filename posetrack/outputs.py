@@ -23,7 +23,7 @@ from typing import IO, Protocol
 import numpy as np
 
 from posetrack.atomic import AtomicFile
-from posetrack.errors import OutputError
+from posetrack.errors import ConfigError, OutputError
 from posetrack.formats import coco, posetrack2018
 from posetrack.formats.common import categories, frame_file_name
 from posetrack.keypoints import KeypointLayout
@@ -120,9 +120,10 @@ class PoseTrack21JsonWriter(PoseTrackJsonWriter):
         from posetrack.keypoints import COCO17, POSETRACK17_FROM_COCO
 
         self._from_coco = layout.name == COCO17.name
+        if layout.num_joints != 17:  # e.g. a CrowdPose-14 network: checked before any file is opened
+            raise ConfigError(f"the posetrack21 format needs 17 keypoints; the pose model predicts {layout.name} "
+                              f"({layout.num_joints} joints): choose other --formats")
         super().__init__(path, video_name, POSETRACK17_FROM_COCO if self._from_coco else layout, vid_id, overwrite)
-        if self.layout.num_joints != 17:
-            raise ValueError(f"PoseTrack21 files need 17 keypoints, layout {layout.name} has {layout.num_joints}")
 
     def add(self, result: FrameResult, image_id: int | None = None, file_name: str | None = None) -> None:
         from dataclasses import replace

@@ -226,16 +226,32 @@ def _hrnet_arch(width: int, h: int, w: int, *, pt18: bool = False, test_only: bo
     )
 
 
-def _higher_arch(width: int, size: int, *, test_only: bool = False) -> Architecture:
-    name = f"higherhrnet-w{width}-{size}"
+def _higher_arch(width: int, size: int, *, crowdpose: bool = False, test_only: bool = False) -> Architecture:
+    """HigherHRNet at ``size``; ``crowdpose``: the 14-joint CrowdPose head (the official
+    crowd_pose/higher_hrnet configs: same network, NUM_JOINTS 14)."""
+    name = f"higherhrnet-w{width}-{size}" + ("-crowdpose" if crowdpose else "")
+    joints = 14 if crowdpose else 17
+    if test_only:
+        params, weights = None, None
+    elif crowdpose:
+        params = (_P_HW32 if width == 32 else _P_HW48) - 3 * _higher_params_per_joint(width)
+        weights = name if (width, size) == (32, 512) else None  # MMPose's; no official files
+    else:
+        params, weights = (_P_HW32 if width == 32 else _P_HW48), f"{name}-coco"
     return Architecture(
         name=name, kind="bottomup", builder=_HIGHER,
-        kwargs=MappingProxyType({"width": width, "num_joints": 17}),
-        preprocessing=_pose_prep(size, size, "coco17"),
-        default_weights=None if test_only else f"{name}-coco",
-        num_params=None if test_only else (_P_HW32 if width == 32 else _P_HW48),
+        kwargs=MappingProxyType({"width": width, "num_joints": joints}),
+        preprocessing=_pose_prep(size, size, "crowdpose14" if crowdpose else "coco17"),
+        default_weights=weights, num_params=params,
         output_strides=(4, 2), width=width, test_only=test_only,
     )
+
+
+def _higher_params_per_joint(width: int) -> int:
+    """Parameters one joint adds to HigherHRNet-W``width``: the 1x1 heads (heatmap + tag at 1/4,
+    heatmap at 1/2, with biases) and the 4x4 deconvolution's input channels (it reads the 1/4
+    heatmaps and tags; no bias). 17 -> 14 joints removes three of them."""
+    return 2 * (width + 1) + (width + 1) + 2 * width * 16
 
 
 def _efficient_arch(variant: str) -> Architecture:
@@ -265,11 +281,14 @@ _BUILTIN_ARCHS: tuple[Architecture, ...] = (
         for width in (32, 48) for h, w in ((256, 192), (384, 288)) for pt18 in (False, True)
     ),
     _higher_arch(32, 512), _higher_arch(32, 640), _higher_arch(48, 512), _higher_arch(48, 640),
+    # CrowdPose (14 joints): the official crowd_pose/higher_hrnet configs (w32 512, w32 640, w48 640)
+    *(_higher_arch(w, size, crowdpose=True) for w, size in ((32, 512), (32, 640), (48, 640))),
     *(_efficient_arch(v) for v in _EFFICIENT_INPUT),
     # Test-only tiny networks: full official topology at width 8, small inputs (sides must be
     # multiples of 32, as for the official networks: the 1/32 branch is upsampled x8 in the fusion).
     _hrnet_arch(8, 128, 96, test_only=True),
     _higher_arch(8, 128, test_only=True),
+    _higher_arch(8, 128, crowdpose=True, test_only=True),
     # torchvision person detectors (``options``: which names the builder's thresholds have)
     _tv_arch("fasterrcnn-r50-fpn-v2", "detector", "fasterrcnn_resnet50_fpn_v2", 43_712_278, "rcnn"),
     _tv_arch("fasterrcnn-r50-fpn", "detector", "fasterrcnn_resnet50_fpn", 41_755_286, "rcnn"),
@@ -297,6 +316,7 @@ _SRC_MMPOSE_PT18 = "MMPose hrnet_posetrack18.md, PoseTrack18 val mAP (Cascade R-
 _SRC_MMPOSE_AE = "MMPose higherhrnet_coco.md, COCO val2017 single-scale"
 _SRC_HRNET = "HRNet/deep-high-resolution-net.pytorch README, COCO val2017 (detected boxes)"
 _SRC_HIGHER = "HRNet/HigherHRNet-Human-Pose-Estimation README, COCO val2017 single-scale"
+_SRC_MMPOSE_AE_CROWDPOSE = "MMPose higherhrnet_crowdpose.md, CrowdPose test single-scale"
 # official model-zoo folders (README of each official repository)
 _HRNET_DRIVE = (
     "the official HRNet model zoo (Google Drive folder "
@@ -340,12 +360,15 @@ def _hrnet_official(width: int, h: int, w: int, gflops: float, ap: float) -> Wei
     )
 
 
-def _higher_mmpose(width: int, size: int, file: str, gflops: float | None, ap: float) -> Weights:
+def _higher_mmpose(width: int, size: int, file: str, gflops: float | None, ap: float, *,
+                   crowdpose: bool = False) -> Weights:
+    arch = f"higherhrnet-w{width}-{size}" + ("-crowdpose" if crowdpose else "")
     return Weights(
-        name=f"higherhrnet-w{width}-{size}-coco", arch=f"higherhrnet-w{width}-{size}",
+        name=arch if crowdpose else f"{arch}-coco", arch=arch,
         urls=(_MMPOSE_BU + file,), sha256=_hash_in_name(file), checkpoint_layout="mmpose0",
-        preprocessing=_pose_prep(size, size, "coco17"), gflops=gflops,
-        accuracy=Accuracy("COCO AP", ap, _SRC_MMPOSE_AE),
+        preprocessing=_pose_prep(size, size, "crowdpose14" if crowdpose else "coco17"), gflops=gflops,
+        accuracy=(Accuracy("CrowdPose AP", ap, _SRC_MMPOSE_AE_CROWDPOSE) if crowdpose
+                  else Accuracy("COCO AP", ap, _SRC_MMPOSE_AE)),
     )
 
 
@@ -398,6 +421,10 @@ _BUILTIN_WEIGHTS: tuple[Weights, ...] = (
     _higher_official(32, 512, 47.9, 67.1, suffix="-official"),
     _higher_official(32, 640, 74.8, 68.5, suffix="-official"),
     _higher_official(48, 640, 154.3, 69.9, suffix=""),
+    # HigherHRNet CrowdPose, 14 joints (MMPose model zoo, higherhrnet_crowdpose.md). The official
+    # repository publishes CrowdPose results (W48 640: 65.9 AP, 67.6 multi-scale) but no files.
+    _higher_mmpose(32, 512, "higher_hrnet32_crowdpose_512x512-1aa4a132_20201017.pth", None, 65.5,
+                   crowdpose=True),
     # torchvision person detectors (COCO; box AP over all 80 classes)
     _tv("fasterrcnn-r50-fpn-v2-coco", "fasterrcnn-r50-fpn-v2", "fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth",
         "FasterRCNN_ResNet50_FPN_V2_Weights.COCO_V1", 280.371, Accuracy("COCO box AP", 46.7, _TVSRC)),

@@ -92,10 +92,11 @@ def test_posetrack_records_boxes_and_ignore_regions(tmp_path):
 
 def test_crowdpose_bottomup_has_14_joints_and_no_mask(tmp_path):
     write_coco(tmp_path, "trainval", 2, seed=5, width=96, height=80, num_joints=14, prefix="crowdpose", crowd=True)
-    cfg = load_train_config("higherhrnet-w32-crowdpose", {"model.name": "higherhrnet-w8-128", "data.val_split": None})
+    cfg = load_train_config("higherhrnet-w32-crowdpose", {"model.name": "higherhrnet-w8-128-crowdpose",
+                                                          "data.val_split": None})
     from posetrack.train.engine import build_network
 
-    net, spec = build_network("higherhrnet-w8-128", 14)
+    net, spec = build_network("higherhrnet-w8-128-crowdpose", None)  # the 14-joint registry network
     assert net.final_layers[0].out_channels == 28
     data = build_data(cfg, tmp_path, spec, 14)
     s = data.train[0]

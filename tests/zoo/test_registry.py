@@ -57,7 +57,10 @@ def test_every_architecture_builds_with_its_parameter_count_and_preprocessing(ar
         assert zoo.get_entry(arch.default_weights).fits(arch.name)
     prep = arch.preprocessing
     if arch.is_pose:
-        assert get_layout(prep.keypoint_layout).num_joints == arch.num_joints == 17
+        # COCO-17 networks, and HigherHRNet's 14-joint CrowdPose heads (named so, layout crowdpose14)
+        crowdpose = arch.name.endswith("-crowdpose")
+        assert (prep.keypoint_layout == "crowdpose14") == crowdpose
+        assert get_layout(prep.keypoint_layout).num_joints == arch.num_joints == (14 if crowdpose else 17)
         w, h = prep.input_size
         assert w % 32 == 0 and h % 32 == 0  # the 1/32 branch must divide the input
         assert arch.kind == "topdown" or w == h  # bottom-up inputs are square
@@ -67,7 +70,7 @@ def test_every_architecture_builds_with_its_parameter_count_and_preprocessing(ar
         assert prep.keypoint_layout is None and prep.input_size is None and prep.mean is None
 
 
-@pytest.mark.parametrize("name", ["hrnet-w8-128x96", "higherhrnet-w8-128"])
+@pytest.mark.parametrize("name", ["hrnet-w8-128x96", "higherhrnet-w8-128", "higherhrnet-w8-128-crowdpose"])
 def test_test_networks_run_at_their_input_size(name):
     arch = zoo.architecture(name)
     torch.manual_seed(0)
@@ -145,7 +148,7 @@ def test_torchvision_entries_match_the_installed_weights_enums(entry):
 
 def test_mmpose_entries_carry_the_hash_prefix_of_their_file_names():
     mm = [e for e in zoo.entries() if e.checkpoint_layout == "mmpose0"]
-    assert len(mm) == 11
+    assert len(mm) == 12
     for e in mm:
         assert e.urls[0].startswith("https://download.openmmlab.com/mmpose/")
         m = re.fullmatch(r"[a-z0-9_]+-([0-9a-f]{8})_\d{8}\.pth", e.file_name)
@@ -174,6 +177,19 @@ def test_default_weights_of_the_config_names():
     assert d("raft-small").name == "raft-small"
     assert d("efficienthrnet-h0") is None  # no public weights
     assert zoo.get_entry("higherhrnet-w48-640-coco").checkpoint_layout == "official-fp16"
+    assert d("higherhrnet-w32-512-crowdpose").name == "higherhrnet-w32-512-crowdpose"  # MMPose's
+    assert d("higherhrnet-w48-640-crowdpose") is None  # the official CrowdPose files are unpublished
+
+
+def test_crowdpose_networks_differ_from_the_coco_ones_only_in_the_joint_head():
+    """Same builder and width as the COCO network; 14 joints, so COCO files do not fit them."""
+    for w, size in ((32, 512), (32, 640), (48, 640)):
+        crowd, coco = zoo.architecture(f"higherhrnet-w{w}-{size}-crowdpose"), zoo.architecture(f"higherhrnet-w{w}-{size}")
+        assert (crowd.builder, crowd.width, crowd.input_size) == (coco.builder, coco.width, coco.input_size)
+        assert crowd.num_joints == 14 and crowd.layout == "crowdpose14" and not crowd.same_network(coco)
+        assert not zoo.get_entry(f"higherhrnet-w{w}-{size}-coco").fits(crowd.name)
+    entry = zoo.get_entry("higherhrnet-w32-512-crowdpose")
+    assert entry.preprocessing.keypoint_layout == "crowdpose14" and entry.accuracy.metric == "CrowdPose AP"
 
 
 def test_unknown_names_suggest_close_ones():

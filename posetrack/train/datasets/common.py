@@ -11,22 +11,9 @@ import cv2
 import numpy as np
 
 from posetrack.errors import InputError
-from posetrack.keypoints import COCO17, POSETRACK17, KeypointLayout
+from posetrack.keypoints import COCO17, CROWDPOSE14, POSETRACK17
 
 log = logging.getLogger("posetrack")
-
-# CrowdPose's 14 joints (HigherHRNet FLIP_CONFIG['CROWDPOSE'], crowdposetools sigmas).
-CROWDPOSE14 = KeypointLayout(
-    name="crowdpose14",
-    joints=(
-        "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-        "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "head", "neck",
-    ),
-    flip_pairs=((0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11)),
-    skeleton=((12, 13), (13, 0), (13, 1), (0, 2), (2, 4), (1, 3), (3, 5), (13, 7), (13, 6), (6, 8),
-              (8, 10), (7, 9), (9, 11)),
-    sigmas=(0.079, 0.079, 0.072, 0.072, 0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089, 0.079, 0.079),
-)  # fmt: skip
 
 # Joints the half-body augmentation counts as upper body (official COCO upper_body_ids 0..10).
 UPPER_BODY = {
@@ -37,6 +24,7 @@ UPPER_BODY = {
 # Official COCO USE_DIFFERENT_JOINTS_WEIGHT table (elbows/knees 1.2, wrists/ankles 1.5).
 COCO_JOINTS_WEIGHT = np.array([1, 1, 1, 1, 1, 1, 1, 1.2, 1.2, 1.5, 1.5, 1, 1, 1.2, 1.2, 1.5, 1.5], np.float32)
 
+# data.format -> the layout its annotations are in (posetrack.keypoints holds them all)
 LAYOUTS = {"coco": COCO17, "posetrack": POSETRACK17, "crowdpose": CROWDPOSE14}
 
 
