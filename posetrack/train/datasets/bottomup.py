@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from posetrack.train.augment import BottomUpAugment, bottomup_sample, sample_rng
-from posetrack.train.datasets.common import read_rgb
+from posetrack.train.datasets.common import first_decodable
 from posetrack.train.targets import bottomup_heatmaps, bottomup_joints
 
 
@@ -74,16 +74,7 @@ class BottomUpDataset(Dataset):
         return len(self.records)
 
     def __getitem__(self, index: int) -> dict:
-        bad: list[str] = []
-        rec, image = None, None
-        for step in range(len(self.records)):
-            rec = self.records[(index + step) % len(self.records)]
-            image = read_rgb(rec.image)
-            if image is not None:
-                break
-            bad.append(str(rec.image))
-        if image is None:
-            raise RuntimeError("no training image decodes")
+        rec, image, bad = first_decodable(self.records, index)
         rng = sample_rng(self.seed, self.epoch, index)
         img, masks, joints = bottomup_sample(
             image, ignore_mask(rec), rec.joints, self.input_size, self.output_sizes, self.augment, rng,

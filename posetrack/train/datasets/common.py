@@ -37,6 +37,19 @@ def read_rgb(path: str | Path) -> np.ndarray | None:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def first_decodable(records, index: int):
+    """``records[index]`` and its RGB image, or, when that image does not decode, the next record's
+    that does (wrapping around); also the paths that did not decode, for the engine to report."""
+    bad: list[str] = []
+    for step in range(len(records)):
+        rec = records[(index + step) % len(records)]
+        image = read_rgb(rec.image)
+        if image is not None:
+            return rec, image, bad
+        bad.append(str(rec.image))
+    raise RuntimeError("no training image decodes")
+
+
 @dataclass(frozen=True)
 class CocoPaths:
     annotations: Path

@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 
 from posetrack.keypoints import KeypointLayout
 from posetrack.train.augment import TopDownAugment, sample_rng, topdown_sample
-from posetrack.train.datasets.common import read_rgb
+from posetrack.train.datasets.common import first_decodable
 from posetrack.train.targets import topdown_target
 
 
@@ -64,16 +64,7 @@ class TopDownDataset(Dataset):
         return len(self.records)
 
     def __getitem__(self, index: int) -> dict:
-        bad: list[str] = []
-        rec, image = None, None
-        for step in range(len(self.records)):
-            rec = self.records[(index + step) % len(self.records)]
-            image = read_rgb(rec.image)
-            if image is not None:
-                break
-            bad.append(str(rec.image))
-        if image is None:
-            raise RuntimeError("no training image decodes")
+        rec, image, bad = first_decodable(self.records, index)
         rng = sample_rng(self.seed, self.epoch, index)
         joints = rec.joints[:, :3].astype(np.float64)
         vis = np.repeat(joints[:, 2:3], 3, axis=1)
