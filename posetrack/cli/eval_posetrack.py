@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from posetrack.atomic import refuse_existing
 from posetrack.cli.main import eval_group
 from posetrack.cli.options import setup_logging, shared_options
 
@@ -51,6 +50,8 @@ def eval_posetrack(gt_dir: Path, pred_dir: Path, json_out: Path | None, per_sequ
     setup_logging(verbose)
     for out in (json_out, report_out):
         if out is not None:
+            from posetrack.atomic import refuse_existing  # on use: the evaluation path stays light
+
             refuse_existing(out, overwrite)  # before the work, not after it
     result = evaluate_dirs(str(gt_dir), str(pred_dir), per_sequence=per_sequence or report_out is not None)
     if per_sequence:
