@@ -69,9 +69,14 @@ class PipelineConfig:
     pipeline: FrameLoopConfig = field(default_factory=FrameLoopConfig)
 
     def check(self) -> None:
-        d = self.device
-        if not (d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())):
-            raise ValueError(f"device: {d!r} is not one of auto, cpu, cuda, cuda:N")
+        check_device_name(self.device)
+
+
+def check_device_name(device: str) -> None:
+    """The ``device`` value every config takes: auto, cpu, cuda or cuda:N."""
+    d = device
+    if not (d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())):
+        raise ValueError(f"device: {d!r} is not one of auto, cpu, cuda, cuda:N")
 
 
 def config_dirs() -> list[Path]:

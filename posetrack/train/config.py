@@ -144,9 +144,9 @@ class TrainConfig:
     val: PoseConfig = field(default_factory=_val_default)
 
     def check(self) -> None:
-        d = self.device
-        if not (d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())):
-            raise ValueError(f"device: {d!r} is not one of auto, cpu, cuda, cuda:N")
+        from posetrack.config import check_device_name
+
+        check_device_name(self.device)
 
 
 def train_preset_names() -> list[str]:
