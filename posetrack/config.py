@@ -89,26 +89,29 @@ def config_dirs() -> list[Path]:
     return dirs
 
 
-def preset_names() -> list[str]:
+def preset_names(kind: str = "") -> list[str]:
+    """Preset names of every config folder; ``kind`` a subfolder (``"train"``: training presets)."""
     names: set[str] = set()
     for d in config_dirs():
-        if d.is_dir():
-            names.update(p.stem for p in d.glob("*.yaml"))
+        if (d / kind).is_dir():
+            names.update(p.stem for p in (d / kind).glob("*.yaml"))
     return sorted(names)
 
 
-def resolve_config_path(name_or_path: str) -> Path:
+def resolve_config_path(name_or_path: str, kind: str = "", what: str = "config") -> Path:
+    """A YAML path, or a preset name looked up in the config folders (``kind``: a subfolder, so the
+    training presets, a different config type, stay apart from the pipeline ones)."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or os.sep in name_or_path:
         if not path.is_file():
             raise ConfigError(f"{name_or_path}: config file not found")
         return path
     for d in config_dirs():
-        candidate = d / f"{name_or_path}.yaml"
+        candidate = d / kind / f"{name_or_path}.yaml"
         if candidate.is_file():
             return candidate
     raise ConfigError(
-        f"unknown config '{name_or_path}' (presets: {', '.join(preset_names()) or 'none found'})"
+        f"unknown {what} '{name_or_path}' (presets: {', '.join(preset_names(kind)) or 'none found'})"
     )
 
 

@@ -149,46 +149,19 @@ class TrainConfig:
         check_device_name(self.device)
 
 
-def train_preset_names() -> list[str]:
-    from posetrack.config import config_dirs
-
-    return sorted({p.stem for d in config_dirs() if (d / "train").is_dir() for p in (d / "train").glob("*.yaml")})
-
-
-def resolve_train_config(name_or_path: str) -> Path:
-    """A YAML path, or a preset name looked up in ``<config dir>/train/`` (kept apart from the
-    pipeline presets, which are a different config type)."""
-    from posetrack.config import config_dirs
-
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or "/" in name_or_path:
-        if not path.is_file():
-            raise ConfigError(f"{name_or_path}: config file not found")
-        return path
-    for d in config_dirs():
-        candidate = d / "train" / f"{name_or_path}.yaml"
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(f"unknown training config '{name_or_path}' (presets: {', '.join(train_preset_names())})")
-
-
 def load_train_config(name_or_path: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """A preset name (``hrnet-w32-coco``) or YAML file, ``base:`` resolved, overrides applied.
 
     ``base:`` names a file next to the config (``base: hrnet-w32-coco.yaml``) or a path.
     """
-    from posetrack.config import apply_override, read_yaml
+    from posetrack.config import apply_override, read_yaml, resolve_config_path
 
-    path = resolve_train_config(name_or_path)
+    path = resolve_config_path(name_or_path, kind="train", what="training config")
     data = read_yaml(path)
     data.setdefault("name", path.stem)
     for dotted, value in (overrides or {}).items():
         apply_override(data, dotted, value)
     return from_dict(TrainConfig, data, str(path))
-
-
-def config_dict(config: TrainConfig) -> dict:
-    return to_dict(config)
 
 
 def dump_train_config(config: TrainConfig, path: Path) -> None:

@@ -30,10 +30,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from posetrack.configbase import to_dict
 from posetrack.errors import CheckpointError, ConfigError, InputError, OutputError, UserError
 from posetrack.pose.transforms import IMAGENET_MEAN, IMAGENET_STD
 from posetrack.train import checkpoint as ckpt
-from posetrack.train.config import TrainConfig, config_dict, config_difference
+from posetrack.train.config import TrainConfig, config_difference
 
 log = logging.getLogger("posetrack")
 
@@ -349,7 +350,7 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda", enabled=use_amp and tc.precision == "fp16")
         begin, best = 0, None
         result = TrainResult(self.out)
-        saved_cfg = config_dict(cfg)
+        saved_cfg = to_dict(cfg)
         if self.resume:
             state = ckpt.read_state(self.out / ckpt.STATE)
             diff = config_difference(json.loads(state["config"]), saved_cfg)

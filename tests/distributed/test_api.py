@@ -28,20 +28,8 @@ def ws(tmp_path_factory):
 
 def test_workers_equal_sequential_and_corrupt_video_fails_alone(ws, local_ray):
     (ws / "videos.txt").write_text("# clips\nb.mp4\nbroken.mp4\nc.mp4\n")
-    r = posetrack(
-        "run",
-        "a.mp4",
-        "--list",
-        "videos.txt",
-        "-c",
-        "tiny.yaml",
-        "-o",
-        "dist",
-        "-q",
-        "--workers",
-        "2",
-        cwd=ws,
-    )
+    args = ("run", "a.mp4", "--list", "videos.txt", "-c", "tiny.yaml", "-o", "dist", "--workers", "2")
+    r = posetrack(*args, "-q", cwd=ws)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     failed = [line for line in lines if line.startswith("posetrack: failed:")]
@@ -60,19 +48,7 @@ def test_workers_equal_sequential_and_corrupt_video_fails_alone(ws, local_ray):
     # the same command again (without -q, which hides the info lines): finished videos are skipped,
     # the broken one fails again
     before = {p.name: p.stat().st_mtime_ns for p in (ws / "dist").iterdir() if p.is_file()}
-    again = posetrack(
-        "run",
-        "a.mp4",
-        "--list",
-        "videos.txt",
-        "-c",
-        "tiny.yaml",
-        "-o",
-        "dist",
-        "--workers",
-        "2",
-        cwd=ws,
-    )
+    again = posetrack(*args, cwd=ws)
     assert again.returncode == 2
     assert "skipped 3 videos with complete outputs" in again.stderr
     assert "4 videos: 0 done, 3 skipped, 1 failed" in again.stderr

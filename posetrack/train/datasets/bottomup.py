@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from posetrack.train.augment import BottomUpAugment, bottomup_sample, sample_rng
-from posetrack.train.datasets.common import first_decodable
+from posetrack.train.datasets.common import RecordDataset, first_decodable
 from posetrack.train.targets import bottomup_heatmaps, bottomup_joints
 
 
@@ -41,7 +40,7 @@ def ignore_mask(rec: ImageRecord) -> np.ndarray:
     return m < 0.5
 
 
-class BottomUpDataset(Dataset):
+class BottomUpDataset(RecordDataset):
     """HigherHRNet ``CocoKeypoints.__getitem__`` (train); image as uint8, normalised by the engine."""
 
     def __init__(
@@ -56,7 +55,7 @@ class BottomUpDataset(Dataset):
         augment: BottomUpAugment,
         seed: int = 0,
     ) -> None:
-        self.records = records
+        super().__init__(records, seed)
         self.flip_index = np.asarray(flip_index)
         self.input_size = int(input_size)
         self.output_sizes = tuple(int(s) for s in output_sizes)
@@ -64,14 +63,6 @@ class BottomUpDataset(Dataset):
         self.max_people = max_people
         self.tag_per_joint = tag_per_joint
         self.augment = augment
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.records)
 
     def __getitem__(self, index: int) -> dict:
         rec, image, bad = first_decodable(self.records, index)

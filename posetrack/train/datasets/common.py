@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from torch.utils.data import Dataset
 
 from posetrack.errors import InputError
 from posetrack.keypoints import COCO17, CROWDPOSE14, POSETRACK17
@@ -86,3 +87,19 @@ def check_files(paths: list[Path], max_bad: float, what: str) -> np.ndarray:
     if len(missing) > 20:
         log.warning("... and %d more missing images", len(missing) - 20)
     return ok
+
+
+class RecordDataset(Dataset):
+    """What both training datasets share: their records, and the (seed, epoch) every sample's
+    random numbers are drawn from (``set_epoch`` each epoch), which makes resume and DDP exact."""
+
+    def __init__(self, records: list, seed: int = 0) -> None:
+        self.records = records
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.records)

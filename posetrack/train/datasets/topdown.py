@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from posetrack.keypoints import KeypointLayout
 from posetrack.train.augment import TopDownAugment, sample_rng, topdown_sample
-from posetrack.train.datasets.common import first_decodable
+from posetrack.train.datasets.common import RecordDataset, first_decodable
 from posetrack.train.targets import topdown_target
 
 
@@ -26,7 +25,7 @@ class PersonRecord:
     image_id: int = 0
 
 
-class TopDownDataset(Dataset):
+class TopDownDataset(RecordDataset):
     """Official ``JointsDataset.__getitem__`` (train), returning the crop as uint8 (normalised on the
     device by the engine: ToTensor + ImageNet Normalize, same float32 values).
 
@@ -46,22 +45,14 @@ class TopDownDataset(Dataset):
         seed: int = 0,
         joints_weight: np.ndarray | None = None,
     ) -> None:
-        self.records = records
+        super().__init__(records, seed)
         self.layout = layout
         self.upper_ids = upper_ids
         self.image_size = (int(image_size[0]), int(image_size[1]))
         self.heatmap_size = (int(heatmap_size[0]), int(heatmap_size[1]))
         self.sigma = sigma
         self.augment = augment
-        self.seed = seed
-        self.epoch = 0
         self.joints_weight = joints_weight
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.records)
 
     def __getitem__(self, index: int) -> dict:
         rec, image, bad = first_decodable(self.records, index)
