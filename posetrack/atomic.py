@@ -53,6 +53,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def temp_files_of(path: str | Path) -> list[Path]:
+    """Temp files of this tool for the target ``path``, whatever process wrote them (a killed
+    cluster worker's, whose pid may belong to another machine)."""
+    path = Path(path)
+    prefix = f".{path.name}.{_TAG}-"
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return [path.parent / n for n in names if n.startswith(prefix) and _PART.match(n)]
+
+
 def remove_stale_parts(folder: str | Path) -> list[Path]:
     """Delete temp files of this tool in ``folder`` whose writing process no longer exists."""
     removed = []

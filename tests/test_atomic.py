@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from posetrack.atomic import AtomicFile, output_error, remove_stale_parts, temp_path
+from posetrack.atomic import AtomicFile, output_error, remove_stale_parts, temp_files_of, temp_path
 from posetrack.errors import OutputError
 
 
@@ -61,3 +61,16 @@ def test_stale_parts_of_dead_processes_are_removed(tmp_path):
 def test_output_error_names_the_file_and_reason(tmp_path, code, words):
     err = output_error(tmp_path / "x.csv", OSError(code, os.strerror(code)))
     assert isinstance(err, OutputError) and "x.csv" in str(err) and words in str(err)
+
+
+def test_temp_files_of_names_a_targets_temps_whoever_wrote_them(tmp_path):
+    clip, other = tmp_path / "clip.csv", tmp_path / "clip.csv.bak"
+    mine = temp_path(clip)
+    video = temp_path(tmp_path / "clip.annotated.mp4", ".part.mp4")
+    foreign = tmp_path / ".clip.csv.posetrack-999999-abc123.part"  # another machine's worker
+    foreign.write_text("")
+    temp_path(other)
+    (tmp_path / ".clip.csv.other.part").write_text("")  # not this tool's naming
+    assert sorted(temp_files_of(clip)) == sorted([mine, foreign])
+    assert temp_files_of(tmp_path / "clip.annotated.mp4") == [video]
+    assert temp_files_of(tmp_path / "missing" / "x.csv") == []

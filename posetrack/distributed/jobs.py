@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from posetrack.atomic import temp_files_of
+
 
 class Job(Protocol):
     def build(self, device: str | None) -> object: ...
@@ -21,20 +23,10 @@ class Job(Protocol):
     def outputs(self, item: str) -> list[Path]: ...
 
 
-def temp_files(path: Path) -> list[Path]:
-    """Temporary files a writer of ``path`` may leave when its process is killed.
-
-    Follows the naming of :class:`posetrack.atomic.AtomicFile` (``.NAME.XXXX[...].part``) and of
-    the video writer (``.STEM.XXXX.partSUFFIX``): hidden, beside the target.
-    """
-    folder = path.parent
-    return [*folder.glob(f".{path.name}.*.part"), *folder.glob(f".{path.stem}.*.part{path.suffix}")]
-
-
 def clean_partial(paths: list[Path]) -> None:
     """Remove outputs and leftover temp files of an attempt that did not finish."""
     for path in paths:
-        for tmp in temp_files(path):
+        for tmp in temp_files_of(path):
             tmp.unlink(missing_ok=True)
         path.unlink(missing_ok=True)
 
