@@ -9,6 +9,8 @@ The official HigherHRNet test path, step for step:
    come from the first (1/4) output. Flipped maps are flipped back and their joints swapped.
 3. Heatmaps and tags are resized to the scale-1 input size (PROJECT2IMAGE); heatmaps are averaged
    over flip and over scales, tags (of scale 1 only, as the official code) stacked on a last axis.
+   On a CPU with one scale this resize is done lazily, only on the tiles grouping reads, with the
+   same values (:class:`~posetrack.pose.final_maps.TiledMaps`).
 4. Associative-embedding grouping (:mod:`posetrack.pose.grouping`) and the inverse affine back to
    image pixels.
 
@@ -29,25 +31,35 @@ from posetrack.errors import ConfigError
 from posetrack.keypoints import KeypointLayout, coco_to_posetrack, output_layout
 from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale, to_image_coords
 from posetrack.pose.config import PoseConfig
+from posetrack.pose.final_maps import DenseMaps, FinalMaps, TiledMaps, tiled_maps_apply
 from posetrack.pose.grouping import GroupingParams, group
 from posetrack.pose.optimize import optimize_for_inference
 from posetrack.pose.transforms import IMAGENET_MEAN, IMAGENET_STD, normalize_crops
 from posetrack.types import Detections, Poses
+
+_TILE = 8  # TiledMaps tile side in half-resolution pixels (16 final pixels)
 
 
 @dataclass
 class AggregatedMaps:
     """One image's test-time maps at the scale-1 input size, plus the way back to the image."""
 
-    heatmaps: torch.Tensor  # (K, H, W) float32
-    tags: torch.Tensor  # (K, H, W, L) float32; L = 2 with flip test, else 1 (a view: L is outermost in memory)
+    maps: FinalMaps  # (K, H, W) heatmaps and (K, H, W, L) tags; L = 2 with flip test, else 1
     center: np.ndarray  # (2,) image px
     scale: np.ndarray  # (2,) box size / 200 px
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) of the maps."""
-        return int(self.heatmaps.shape[2]), int(self.heatmaps.shape[1])
+        return self.maps.width, self.maps.height
+
+    @property
+    def heatmaps(self) -> torch.Tensor:
+        return self.maps.dense()[0]
+
+    @property
+    def tags(self) -> torch.Tensor:
+        return self.maps.dense()[1]
 
 
 def normalise(
@@ -132,6 +144,9 @@ class BottomUpEstimator:
             self.model = self.model.to(memory_format=torch.channels_last)
         if config.optimize:  # an inference copy (BN folded, channels_last): same outputs, faster
             self.model = optimize_for_inference(self.model)
+        # On a CPU the final maps are computed where grouping reads them (same values, see
+        # final_maps); on a GPU building them whole is cheap.
+        self.lazy_maps = self.device.type == "cpu"
 
     def _forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         if self.channels_last:
@@ -140,7 +155,8 @@ class BottomUpEstimator:
             outputs = self.model(x)
         if isinstance(outputs, torch.Tensor):
             outputs = [outputs]
-        return [o.float() for o in outputs]
+        # NCHW: the map arithmetic below must take the kernels the official (plain) model's outputs take.
+        return [o.float().contiguous() for o in outputs]
 
     @torch.inference_mode()
     def aggregate(self, image: np.ndarray) -> AggregatedMaps:
@@ -163,6 +179,9 @@ class BottomUpEstimator:
                 heat = torch.cat((heat[:1], torch.flip(heat[1:], [3])[:, self.flip_index]), dim=0)
                 tags = torch.cat((tags[:1], torch.flip(tags[1:], [3])[:, self.flip_index]), dim=0)
             size = (base_size[1], base_size[0])
+            if self.lazy_maps and len(self.scales) == 1 and tuple(2 * n for n in heat.shape[2:]) == size and tiled_maps_apply(heat, _TILE):
+                # The final maps are these upsampled x2: computed only where grouping looks (same values).
+                return AggregatedMaps(TiledMaps(heat, tags, _TILE), center, scale)
             heat = F.interpolate(heat, size=size, mode="bilinear", align_corners=False)
             heat = (heat[0] + heat[1]) / 2.0 if flip else heat[0]
             final = heat if final is None else final + heat
@@ -173,11 +192,11 @@ class BottomUpEstimator:
         # (K, H, W, L) as a view of the (L, K, H, W) maps: the same values as stacking them on a
         # last axis without copying them (grouping reads tags at a few pixels only).
         tags = tag_list[0] if len(tag_list) == 1 else torch.cat(tag_list)
-        return AggregatedMaps(final, tags.permute(1, 2, 3, 0), center, scale)
+        return AggregatedMaps(DenseMaps(final, tags.permute(1, 2, 3, 0)), center, scale)
 
     def group(self, maps: AggregatedMaps) -> Poses:
         """Group aggregated maps into people in image pixels."""
-        people, scores = group(maps.heatmaps, maps.tags, self.params)
+        people, scores = group(maps.maps, self.params)
         if len(people) == 0:
             return Poses.empty(self.layout)
         xy = to_image_coords(people[:, :, :2], maps.center, maps.scale, maps.size)

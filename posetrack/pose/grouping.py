@@ -5,6 +5,8 @@ joint, greedy joint-by-joint matching of candidates to people by tag distance an
 (Hungarian assignment), the quarter-pixel 'adjust' step and the optional 'refine' step that fills
 missing joints from the full maps. NMS, top-k, adjust and refine run as torch ops on the maps'
 device; only the matching (at most ``max_people`` candidates per joint) runs in numpy on the CPU.
+The maps are read through :class:`~posetrack.pose.final_maps.FinalMaps` (dense, or computed tile by
+tile on a CPU).
 
 Coordinates are heatmap pixels: a peak at pixel index p is reported at p + 0.5 (+-0.25 after
 adjust), as the official parser does.
@@ -21,6 +23,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from posetrack.pose.bottomup_hungarian import munkres_assign
+from posetrack.pose.final_maps import DenseMaps, FinalMaps, refine_scores
 
 # The order in which the official parser visits COCO's 17 joints (head, shoulders, hips, then the
 # limbs): people are seeded by the most reliable joints first.
@@ -78,65 +81,68 @@ def heatmap_nms(heatmaps: torch.Tensor, kernel: int) -> torch.Tensor:
     return heatmaps * torch.eq(pooled, heatmaps).to(heatmaps.dtype)
 
 
-def _sparse_top_k(
-    heatmaps: torch.Tensor, k: int, kernel: int, threshold: float
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """top_k's (values, flat indices) computed only at pixels above the detection threshold.
+def _ranked_top_k(
+    num_joints: int, size: int, k: int, peaks: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], width: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``det.topk(k, dim=1)`` of the NMS map that holds only these peaks, without building it.
 
-    Only candidates above the threshold survive matching, so testing just those pixels for being
-    window maxima gives the same people as NMS over the whole map, without a full max filter
-    (the costly part on a CPU). Peaks below the threshold are dropped (they would be filtered
-    anyway). None when too many pixels pass (the dense path is then cheaper).
+    Candidates tie often enough (plateaus, symmetric maps) that which of equal values comes
+    first must be torch's. On a CPU, topk of a row of n >= 64 k values is libstdc++'s
+    partial_sort: a heap of the first k elements, then every later element greater than the
+    heap's top pushed in, in index order. Zeros never beat a top that is >= 0, so a short row
+    holding the first k elements of the full row, then the positive peaks beyond them in index
+    order, then zeros, goes through the same heap steps and gives the same (value, index)
+    sequence once its positions are mapped back. Peaks must be positive, sorted by (joint, index).
     """
-    num_joints, h, w = heatmaps.shape
-    jj, yy, xx = torch.nonzero(heatmaps > threshold, as_tuple=True)
-    if len(jj) > heatmaps.numel() // 16:
-        return None
-    vals = heatmaps[jj, yy, xx]
-    r = kernel // 2
-    is_peak = torch.ones_like(vals, dtype=torch.bool)
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            if dy == 0 and dx == 0:
-                continue
-            ny, nx = yy + dy, xx + dx
-            inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-            nb = heatmaps[jj, ny.clamp(0, h - 1), nx.clamp(0, w - 1)]
-            is_peak &= ~(inside & (nb > vals))
-    # The NMS map with only these peaks kept, ranked by the same topk as the dense path.
-    det = torch.zeros(num_joints, h * w, dtype=heatmaps.dtype, device=heatmaps.device)
-    det[jj[is_peak], (yy * w + xx)[is_peak]] = vals[is_peak]
-    val_k, ind = det.topk(k, dim=1)
-    return val_k, ind
+    jj, yy, xx, vals = peaks
+    flat = yy * width + xx
+    det = torch.zeros(num_joints, k, dtype=vals.dtype, device=vals.device)  # the first k elements
+    head = flat < k
+    det[jj[head], flat[head]] = vals[head]
+    jj, flat, vals = jj[~head], flat[~head], vals[~head]
+    counts = torch.bincount(jj, minlength=num_joints)
+    length = max(64 * k, k + int(counts.max()) if len(jj) else 0)
+    rank = torch.arange(len(jj), device=vals.device) - (torch.cumsum(counts, 0) - counts)[jj]
+    row = torch.zeros(num_joints, length, dtype=vals.dtype, device=vals.device)
+    row[:, :k] = det
+    position = torch.zeros(num_joints, length, dtype=torch.int64, device=vals.device)
+    position[:, :k] = torch.arange(k, device=vals.device)
+    row[jj, k + rank] = vals
+    position[jj, k + rank] = flat
+    val_k, pos = row.topk(k, dim=1)
+    return val_k, torch.gather(position, 1, pos)
 
 
 def top_k(
-    heatmaps: torch.Tensor,
-    tags: torch.Tensor,
-    k: int,
-    nms_kernel: int,
-    threshold: float | None = None,
+    maps: FinalMaps, k: int, nms_kernel: int, threshold: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The k best NMS peaks of each joint of one image.
 
-    heatmaps: (K, H, W); tags: (K, H, W, L), on any device. With a ``threshold`` (the detection
-    threshold) only peaks above it are guaranteed, which is all the matching uses.
+    With a ``threshold`` (the detection threshold, >= 0) only pixels above it are tested for
+    being window maxima: only those candidates survive matching, so the people are the same as
+    with NMS over the whole map (the costly part on a CPU), and tags are read only for them.
+    Without, or when most pixels pass, the dense max-pool NMS runs (the GPU's path).
     Returns numpy (tag_k (K, k, L) float32, loc_k (K, k, 2) int64 x/y, val_k (K, k) float32).
     """
-    num_joints, h, w = heatmaps.shape
+    num_joints, h, w = maps.num_joints, maps.height, maps.width
     k = min(k, h * w)
-    sparse = None if threshold is None else _sparse_top_k(heatmaps, k, nms_kernel, threshold)
-    if sparse is None:
-        det = heatmap_nms(heatmaps[None], nms_kernel)[0].reshape(num_joints, h * w)
+    peaks = None
+    if threshold is not None and threshold >= 0 and 64 * k <= h * w:
+        peaks = maps.peaks_above(threshold, nms_kernel)
+    if peaks is None:
+        heat = maps.dense()[0]
+        det = heatmap_nms(heat[None], nms_kernel)[0].reshape(num_joints, h * w)
         val_k, ind = det.topk(k, dim=1)
+        wanted = torch.ones_like(val_k, dtype=torch.bool)
     else:
-        val_k, ind = sparse
+        val_k, ind = _ranked_top_k(num_joints, h * w, k, peaks, w)
+        wanted = val_k > threshold
     loc_k = torch.stack((ind % w, torch.div(ind, w, rounding_mode="floor")), dim=2)
-    # Tags read at the k pixels only (no copy of the maps, which may be a strided view).
     joints = torch.arange(num_joints, device=ind.device)[:, None].expand_as(ind)
-    tag_k = tags[joints, loc_k[..., 1], loc_k[..., 0]]
+    tag_k = torch.zeros((num_joints, k, maps.tag_dim), device=ind.device)
+    tag_k[wanted] = maps.tags_at(joints[wanted], loc_k[..., 1][wanted], loc_k[..., 0][wanted]).float()
     return (
-        tag_k.float().cpu().numpy(),
+        tag_k.cpu().numpy(),
         loc_k.cpu().numpy().astype(np.int64),
         val_k.float().cpu().numpy(),
     )
@@ -229,19 +235,19 @@ def match_by_tag(
     return np.stack(people).astype(np.float32)
 
 
-def _quarter_offsets(heatmaps: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor, joints: torch.Tensor):
+def _quarter_offsets(maps: FinalMaps, xs: torch.Tensor, ys: torch.Tensor, joints: torch.Tensor):
     """+-0.25 towards the higher of the two neighbours in x and in y (ties go negative)."""
-    _, h, w = heatmaps.shape
-    right = heatmaps[joints, ys, (xs + 1).clamp(max=w - 1)]
-    left = heatmaps[joints, ys, (xs - 1).clamp(min=0)]
-    down = heatmaps[joints, (ys + 1).clamp(max=h - 1), xs]
-    up = heatmaps[joints, (ys - 1).clamp(min=0), xs]
+    h, w = maps.height, maps.width
+    right = maps.heat_at(joints, ys, (xs + 1).clamp(max=w - 1))
+    left = maps.heat_at(joints, ys, (xs - 1).clamp(min=0))
+    down = maps.heat_at(joints, (ys + 1).clamp(max=h - 1), xs)
+    up = maps.heat_at(joints, (ys - 1).clamp(min=0), xs)
     dx = torch.where(right > left, 0.25, -0.25)
     dy = torch.where(down > up, 0.25, -0.25)
     return dx, dy
 
 
-def adjust(people: np.ndarray, heatmaps: torch.Tensor) -> np.ndarray:
+def adjust(people: np.ndarray, maps: FinalMaps) -> np.ndarray:
     """Move each detected joint to pixel centre + a quarter pixel towards its higher neighbour."""
     if len(people) == 0:
         return people
@@ -249,10 +255,10 @@ def adjust(people: np.ndarray, heatmaps: torch.Tensor) -> np.ndarray:
     pi, ji = np.nonzero(out[:, :, 2] > 0)
     if len(pi) == 0:
         return out
-    dev = heatmaps.device
+    dev = maps.device
     xs = torch.as_tensor(out[pi, ji, 0].astype(np.int64), device=dev)
     ys = torch.as_tensor(out[pi, ji, 1].astype(np.int64), device=dev)
-    dx, dy = _quarter_offsets(heatmaps, xs, ys, torch.as_tensor(ji, device=dev))
+    dx, dy = _quarter_offsets(maps, xs, ys, torch.as_tensor(ji, device=dev))
     out[pi, ji, 0] = out[pi, ji, 0] + dx.cpu().numpy().astype(np.float32) + 0.5
     out[pi, ji, 1] = out[pi, ji, 1] + dy.cpu().numpy().astype(np.float32) + 0.5
     return out
@@ -279,7 +285,7 @@ def refine(person: np.ndarray, heatmaps: torch.Tensor, tags: torch.Tensor) -> np
     ys, xs = torch.div(best, w, rounding_mode="floor"), best % w
     joints = torch.arange(num_joints, device=dev)
     vals = heatmaps[joints, ys, xs]
-    dx, dy = _quarter_offsets(heatmaps, xs, ys, joints)
+    dx, dy = _quarter_offsets(DenseMaps(heatmaps, tags), xs, ys, joints)
     cand = torch.stack((xs + 0.5 + dx, ys + 0.5 + dy, vals), dim=1).cpu().numpy()
     out = person.copy()
     fill = (cand[:, 2] > 0) & (person[:, 2] == 0)
@@ -287,76 +293,43 @@ def refine(person: np.ndarray, heatmaps: torch.Tensor, tags: torch.Tensor) -> np
     return out
 
 
-def _refine_candidates(
-    heatmaps: torch.Tensor, tags: torch.Tensor, joint: int, mean_tags: torch.Tensor, hints: torch.Tensor
-) -> torch.Tensor:
+def _refine_best(maps: FinalMaps, joint: int, mean_tags: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
     """Flat index of argmax(heatmap - round(|tag - mean tag|)) of ``joint`` for each mean tag (M, L).
 
-    Exactly :func:`refine`'s argmax (first index on ties), computed on few pixels: the score is
-    at most the heatmap value (the rounded distance is >= 0), so with T = the best score among the
-    ``hints`` pixels (any pixels; the joint's top-k peaks make T high), no pixel whose heatmap is
-    below T can be the maximum. Only pixels with heatmap >= T are scored (all of them when that
-    is most of the map), in flat order, so the first maximum among them is the first overall.
+    Exactly :func:`refine`'s argmax (first index on ties), found by the maps on few pixels: the
+    best score among the ``hints`` pixels (any pixels; the joint's top-k peaks make it high) is a
+    floor of each row's maximum that prunes the search.
     """
-    heat = heatmaps[joint].reshape(-1)
-    w = heatmaps.shape[2]
-
-    def scores(pix: torch.Tensor) -> torch.Tensor:  # (M, n): the same element-wise ops as refine
-        tag = tags[joint, torch.div(pix, w, rounding_mode="floor"), pix % w]
-        dist = ((tag[None] - mean_tags[:, None]) ** 2).sum(dim=2).sqrt()
-        return heat[pix][None] - torch.round(dist)
-
-    bound = scores(hints).amax(dim=1)  # (M,) a lower bound of each row's maximum
-    best = torch.empty(len(mean_tags), dtype=torch.int64, device=heat.device)
-    # Rows with a positive bound share one candidate set; the others (no hint near their tag) and
-    # sets covering most of the map are scored on every pixel, as refine does.
-    high = bound > 0
-    dense = ~high
-    if bool(high.any()):
-        pix = torch.nonzero(heat >= bound[high].min()).squeeze(1)
-        if len(pix) <= heat.shape[0] // 4:
-            best[high] = pix[scores(pix)[high].argmax(dim=1)]
-        else:
-            dense = torch.ones_like(high)
-    if bool(dense.any()):
-        tag = tags[joint].reshape(heat.shape[0], -1)
-        for r in torch.nonzero(dense).squeeze(1).tolist():  # one row at a time bounds the memory
-            best[r] = _dense_best(heat, tag, mean_tags[r])
-    return best
+    jh = torch.full_like(hints, joint)
+    hy, hx = torch.div(hints, maps.width, rounding_mode="floor"), hints % maps.width
+    floors = refine_scores(maps.heat_at(jh, hy, hx), maps.tags_at(jh, hy, hx).T, mean_tags).amax(dim=1)
+    return maps.refine_argmax(joint, mean_tags, floors)
 
 
-def _dense_best(heat: torch.Tensor, tag: torch.Tensor, mean_tag: torch.Tensor) -> torch.Tensor:
-    """refine's argmax over the whole map of one joint for one mean tag (heat (n,), tag (n, L))."""
-    dist = ((tag - mean_tag) ** 2).sum(dim=1).sqrt()
-    return (heat - torch.round(dist)).argmax()
-
-
-def refine_people(
-    people: np.ndarray, heatmaps: torch.Tensor, tags: torch.Tensor, hints: np.ndarray | None = None
-) -> np.ndarray:
+def refine_people(people: np.ndarray, maps: FinalMaps, hints: np.ndarray | None = None) -> np.ndarray:
     """:func:`refine` for every person at once, with the same result (bit for bit).
 
     Only missing joints can change, so only they are searched, and each joint's map is scored at
-    the few pixels that can hold the maximum (:func:`_refine_candidates`). ``hints`` (K, k, 2)
-    x/y pixels per joint (e.g. ``top_k``'s locations) only speed the search up.
+    the few pixels that can hold the maximum (:func:`_refine_best`). ``hints`` (K, k, 2) x/y
+    pixels per joint (e.g. ``top_k``'s locations) only speed the search up.
     """
     if len(people) == 0:
         return people
-    num_joints, _, w = heatmaps.shape
-    dev = heatmaps.device
+    num_joints, w, dev = maps.num_joints, maps.width, maps.device
     out = people.copy()
     present = people[:, :, 2] > 0
     todo = np.nonzero(present.any(axis=1) & (people[:, :, 2] == 0).any(axis=1))[0]
     if len(todo) == 0:
         return out
     # Mean tag of each person's found joints, as refine computes it (truncated pixel of each joint).
-    means = []
-    for p in todo:
-        found = np.nonzero(present[p])[0]
-        fx = torch.as_tensor(people[p, found, 0].astype(np.int32).astype(np.int64), device=dev)
-        fy = torch.as_tensor(people[p, found, 1].astype(np.int32).astype(np.int64), device=dev)
-        means.append(tags[torch.as_tensor(found, device=dev), fy, fx].float().mean(dim=0))
-    mean_tags = torch.stack(means)  # (P', L)
+    pp, jj = np.nonzero(present[todo])
+    tags = maps.tags_at(
+        torch.as_tensor(jj, device=dev),
+        torch.as_tensor(people[todo[pp], jj, 1].astype(np.int32).astype(np.int64), device=dev),
+        torch.as_tensor(people[todo[pp], jj, 0].astype(np.int32).astype(np.int64), device=dev),
+    ).float()
+    bounds = np.searchsorted(pp, np.arange(len(todo) + 1))
+    mean_tags = torch.stack([tags[a:b].mean(dim=0) for a, b in zip(bounds[:-1], bounds[1:])])  # (P', L)
     if hints is None:
         hint_pix = torch.zeros((num_joints, 1), dtype=torch.int64, device=dev)
     else:
@@ -366,14 +339,14 @@ def refine_people(
         who = np.nonzero(people[todo, j, 2] == 0)[0]
         if len(who) == 0:
             continue
-        best.append(_refine_candidates(heatmaps, tags, j, mean_tags[torch.as_tensor(who, device=dev)], hint_pix[j]))
+        best.append(_refine_best(maps, j, mean_tags[torch.as_tensor(who, device=dev)], hint_pix[j]))
         rows.append(todo[who])
         joints.append(np.full(len(who), j))
     best_t = torch.cat(best)
     joint_t = torch.as_tensor(np.concatenate(joints), device=dev)
     ys, xs = torch.div(best_t, w, rounding_mode="floor"), best_t % w
-    vals = heatmaps[joint_t, ys, xs]
-    dx, dy = _quarter_offsets(heatmaps, xs, ys, joint_t)
+    vals = maps.heat_at(joint_t, ys, xs)
+    dx, dy = _quarter_offsets(maps, xs, ys, joint_t)
     cand = torch.stack((xs + 0.5 + dx, ys + 0.5 + dy, vals), dim=1).cpu().numpy()
     pi, ji = np.concatenate(rows), np.concatenate(joints)
     fill = cand[:, 2] > 0
@@ -381,31 +354,27 @@ def refine_people(
     return out
 
 
-def group(
-    heatmaps: torch.Tensor, tags: torch.Tensor, params: GroupingParams, per_person_refine: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Parse one image's aggregated maps into people.
+def group(maps: FinalMaps, params: GroupingParams, per_person_refine: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Parse one image's final maps into people.
 
-    ``per_person_refine`` runs the official per-person refine (:func:`refine`) instead of the
-    batched :func:`refine_people`; the result is the same, it is kept as the reference the fast
-    path is tested and benchmarked against.
+    ``per_person_refine`` runs the official per-person refine (:func:`refine`, on the dense maps)
+    instead of the batched :func:`refine_people`; the result is the same, it is kept as the
+    reference the fast path is tested and benchmarked against.
 
-    heatmaps: (K, H, W); tags: (K, H, W, L) (L = 2 with flip test). Returns (people (P, K, 3 + L)
-    float32 in heatmap pixels, scores (P,) float32 = mean detection value over all K joints,
-    taken before refine as the official code does).
+    Returns (people (P, K, 3 + L) float32 in heatmap pixels, L = 2 with flip test; scores (P,)
+    float32 = mean detection value over all K joints, taken before refine as the official code does).
     """
-    heatmaps = heatmaps.float()
-    tags = tags.float()
     # On the CPU only pixels above the detection threshold are tested for peaks (same people);
     # on a GPU the dense max-pool NMS is cheap.
-    threshold = params.detection_threshold if heatmaps.device.type == "cpu" else None
-    tag_k, loc_k, val_k = top_k(heatmaps, tags, params.max_people, params.nms_kernel, threshold)
+    threshold = params.detection_threshold if maps.device.type == "cpu" else None
+    tag_k, loc_k, val_k = top_k(maps, params.max_people, params.nms_kernel, threshold)
     people = match_by_tag(tag_k, loc_k, val_k, params)
     if params.adjust:
-        people = adjust(people, heatmaps)
+        people = adjust(people, maps)
     scores = people[:, :, 2].mean(axis=1).astype(np.float32) if len(people) else np.zeros(0, np.float32)
     if params.refine and len(people) and per_person_refine:
+        heatmaps, tags = maps.dense()
         people = np.stack([refine(p, heatmaps, tags) for p in people]).astype(np.float32)
     elif params.refine and len(people):
-        people = refine_people(people, heatmaps, tags, loc_k).astype(np.float32)
+        people = refine_people(people, maps, loc_k).astype(np.float32)
     return people, scores

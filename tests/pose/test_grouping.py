@@ -10,10 +10,10 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from posetrack.pose.bottomup_hungarian import munkres_assign
+from posetrack.pose.final_maps import DenseMaps
 from posetrack.pose.grouping import (
     COCO_JOINT_ORDER,
     GroupingParams,
-    _sparse_top_k,
     adjust,
     assign,
     group,
@@ -94,7 +94,7 @@ def test_planted_people_are_grouped_back(n, missing):
     tags = np.arange(n) * 2.0 + 0.25
     vals = rng.uniform(0.5, 1.0, (n, K))
     heat, tag = render(people, tags, vals, h, w)
-    found, scores = group(heat, tag, GroupingParams())
+    found, scores = group(DenseMaps(heat, tag), GroupingParams())
     # Peaks at integer pixels: adjust moves them to pixel centre +- a quarter.
     check_people(found, people + 0.5, tol=0.36)
     # Person score = mean detection value over all 17 joints (0 for the missing ones).
@@ -108,7 +108,7 @@ def test_more_people_than_top_k_keeps_k_per_joint():
     people = random_people(rng, 6, 64, 64)
     vals = np.linspace(0.9, 0.4, 6)[:, None].repeat(K, axis=1)
     heat, tag = render(people, np.arange(6) * 2.0, vals, 64, 64)
-    found, _ = group(heat, tag, GroupingParams(max_people=4))
+    found, _ = group(DenseMaps(heat, tag), GroupingParams(max_people=4))
     assert len(found) == 4
     assert (found[:, :, 2] > 0).all()
     np.testing.assert_allclose(np.sort(found[:, 0, 2]), np.sort(vals[:4, 0]), atol=1e-6)
@@ -139,7 +139,7 @@ def test_top_k_returns_locations_values_and_tags():
     heat[3, 7, 15] = 0.9
     tags[3, 7, 15] = torch.tensor([4.0, 5.0])
     heat[3, 2, 4] = 0.4
-    tag_k, loc_k, val_k = top_k(heat, tags, 3, 5)
+    tag_k, loc_k, val_k = top_k(DenseMaps(heat, tags), 3, 5)
     assert loc_k.shape == (K, 3, 2) and tag_k.shape == (K, 3, 2)
     assert loc_k[3, 0].tolist() == [15, 7] and loc_k[3, 1].tolist() == [4, 2]
     np.testing.assert_allclose(val_k[3], [0.9, 0.4, 0.0], atol=1e-7)
@@ -154,10 +154,10 @@ def test_thresholded_top_k_keeps_every_candidate_above_threshold(dense):
     else:
         heat, _ = render(random_people(rng, 4, 80, 100), np.zeros(4), rng.uniform(0.05, 1, (4, K)), 80, 100)
     heat[2, 10, 10:12] = 1.5  # a plateau: both pixels survive NMS, as with max pooling
-    assert (_sparse_top_k(heat, 5, 5, 0.1) is None) == dense
+    assert (DenseMaps(heat, torch.zeros(K, 80, 100, 1)).peaks_above(0.1, 5) is None) == dense
     tags = torch.randn(K, 80, 100, 2)
-    full = top_k(heat, tags, 5, 5)
-    fast = top_k(heat, tags, 5, 5, threshold=0.1)
+    full = top_k(DenseMaps(heat, tags), 5, 5)
+    fast = top_k(DenseMaps(heat, tags), 5, 5, threshold=0.1)
     above = full[2] > 0.1
     np.testing.assert_array_equal(fast[2] > 0.1, above)
     assert sorted(fast[1][2, :2].tolist()) == [[10, 10], [11, 10]]
@@ -228,7 +228,7 @@ def test_adjust_moves_a_quarter_towards_the_higher_neighbour():
     heat[0, 3, 4] = 0.5  # up > down
     people = np.zeros((1, K, 4), np.float32)
     people[0, 0, :3] = (4, 4, 1.0)
-    out = adjust(people, heat)
+    out = adjust(people, DenseMaps(heat, torch.zeros(K, 8, 8, 1)))
     assert out[0, 0, :2].tolist() == [4.75, 4.25]
     assert (out[0, 1:] == 0).all()
 
@@ -243,9 +243,9 @@ def test_refine_fills_a_joint_below_the_detection_threshold():
     vals = np.full((2, K), 0.9)
     vals[:, 4] = 0.05  # too weak to be detected, but refine looks for it by tag
     heat, tag = render(xy, np.array([0.0, 5.0]), vals, h, w)
-    without, _ = group(heat, tag, GroupingParams())
+    without, _ = group(DenseMaps(heat, tag), GroupingParams())
     assert (without[:, 4, 2] == 0).all()
-    found, _ = group(heat, tag, GroupingParams(refine=True))
+    found, _ = group(DenseMaps(heat, tag), GroupingParams(refine=True))
     by_tag = found[np.argsort(found[:, 0, 3])]
     assert by_tag[0, 4, :2].tolist() == pytest.approx([20.25, 8.25], abs=0.3)
     assert by_tag[1, 4, :2].tolist() == pytest.approx([20.25, 30.25], abs=0.3)
@@ -315,10 +315,10 @@ def _crowd_maps(n: int, seed: int, h: int = 128, w: int = 128, spacing: float = 
 def test_batched_refine_equals_per_person_refine_on_planted_crowds(n, seed):
     heat, tag = _crowd_maps(n, seed)
     params = GroupingParams(refine=True)
-    fast, fast_scores = group(heat, tag, params)
-    ref, ref_scores = group(heat, tag, params, per_person_refine=True)
+    fast, fast_scores = group(DenseMaps(heat, tag), params)
+    ref, ref_scores = group(DenseMaps(heat, tag), params, per_person_refine=True)
     assert len(ref) > 0
-    unrefined, _ = group(heat, tag, GroupingParams(refine=False))
+    unrefined, _ = group(DenseMaps(heat, tag), GroupingParams(refine=False))
     assert (unrefined[:, :, 2] == 0).sum() > 0  # refine had joints to look for
     assert not np.array_equal(unrefined, ref[:, :, : unrefined.shape[2]])
     np.testing.assert_array_equal(fast, ref)  # same people, same keypoints, bit for bit
@@ -335,5 +335,5 @@ def test_refine_people_handles_dense_maps_and_people_without_hints():
     people[:, :5, 2] = 0.5
     people[1, :, 2] = 0  # nobody found: left as is
     ref = np.stack([refine(p, heat, tag) for p in people])
-    np.testing.assert_array_equal(refine_people(people, heat, tag), ref)
+    np.testing.assert_array_equal(refine_people(people, DenseMaps(heat, tag)), ref)
     assert (ref[0, 5:, 2] > 0).all()
