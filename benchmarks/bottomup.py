@@ -32,8 +32,8 @@ from torch import nn
 from posetrack.keypoints import COCO17
 from posetrack.pose.bottomup import BottomUpEstimator, normalise
 from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale
-from posetrack.pose.final_maps import DenseMaps
 from posetrack.pose.config import PoseConfig
+from posetrack.pose.final_maps import DenseMaps
 from posetrack.pose.grouping import group
 from posetrack.pose.models import build_model, model_spec
 

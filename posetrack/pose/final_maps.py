@@ -64,10 +64,10 @@ class FinalMaps(Protocol):
     def tags_at(self, jj: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
         """(n, L) tags at (joint, y, x) pixels."""
 
-    def refine_argmax(self, joint: int, mean_tags: torch.Tensor, floors: torch.Tensor) -> torch.Tensor:
-        """(M,) flat pixel index (y * W + x) of the maximum of :func:`refine_scores` of ``joint``
-        for each mean tag (M, L), the first in flat order on ties, as a dense argmax finds it.
-        ``floors`` (M,) are scores some pixel is known to reach (they only prune the search)."""
+    def refine_argmax(self, joints: torch.Tensor, mean_tags: torch.Tensor, floors: torch.Tensor) -> torch.Tensor:
+        """(R,) flat pixel index (y * W + x) of the maximum of :func:`refine_scores` of joint
+        joints[r] for mean tag mean_tags[r] (R, L), the first in flat order on ties, as a dense
+        argmax finds it. ``floors`` (R,) are scores some pixel is known to reach (they prune)."""
 
 
 def refine_scores(heat: torch.Tensor, tags: torch.Tensor, mean_tags: torch.Tensor) -> torch.Tensor:
@@ -83,10 +83,11 @@ def refine_scores(heat: torch.Tensor, tags: torch.Tensor, mean_tags: torch.Tenso
 
 
 def first_argmax(scores: torch.Tensor, pix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per row of scores (M, n): the maximum and, among the pixels reaching it, the lowest of pix."""
+    """Per row of scores (M, n): the maximum and, among the pixels reaching it, the lowest of pix
+    (broadcastable to scores)."""
     best = scores.amax(dim=1)
     big = torch.iinfo(torch.int64).max
-    return best, torch.where(scores == best[:, None], pix[None], big).amin(dim=1)
+    return best, torch.where(scores == best[:, None], pix, big).amin(dim=1)
 
 
 def window_peaks(
@@ -138,7 +139,14 @@ class DenseMaps:
     def tags_at(self, jj, yy, xx):
         return self.tags[jj, yy, xx]
 
-    def refine_argmax(self, joint, mean_tags, floors):
+    def refine_argmax(self, joints, mean_tags, floors):
+        best = torch.empty(len(joints), dtype=torch.int64, device=self.device)
+        for joint in torch.unique(joints).tolist():
+            rows = torch.nonzero(joints == joint).squeeze(1)
+            best[rows] = self._refine_argmax_of(joint, mean_tags[rows], floors[rows])
+        return best
+
+    def _refine_argmax_of(self, joint: int, mean_tags: torch.Tensor, floors: torch.Tensor) -> torch.Tensor:
         heat = self.heatmaps[joint].reshape(-1)
         # The score is at most the heatmap value: only pixels at or above a row's floor can win.
         pix = torch.nonzero(heat >= floors.min()).squeeze(1)
@@ -148,7 +156,7 @@ class DenseMaps:
         heat = heat[pix]
         chunk = max(1, (1 << 22) // max(len(pix), 1))
         return torch.cat([
-            first_argmax(refine_scores(heat, tags, mean_tags[i : i + chunk]), pix)[1]
+            first_argmax(refine_scores(heat, tags, mean_tags[i : i + chunk]), pix[None])[1]
             for i in range(0, len(mean_tags), chunk)
         ])  # fmt: skip
 
@@ -178,23 +186,30 @@ class _Axis:
         """0 first tile (no margin before), 1 inside, 2 last tile (no margin after)."""
         return np.where(t == 0, 0, np.where(t == self.count - 1, 2, 1))
 
-    def block_max(self, x: torch.Tensor, dim: int) -> torch.Tensor:
-        """Max of x over each tile's crop along ``dim`` (size -> count)."""
-        x = x.movedim(dim, -1)
+    def block_max(self, x: torch.Tensor, dim: int, lowest: bool = False) -> torch.Tensor:
+        """Max (min with ``lowest``) of x over each tile's crop along ``dim`` (size -> count):
+        the tile's own pixels and the pixel either side of it."""
         n, t = self.count, self.tile
+        pick = torch.minimum if lowest else torch.maximum
         if n * t != self.size:
-            x = F.pad(x, (0, n * t - self.size), value=_NEG_INF)
-        core = x.reshape(*x.shape[:-1], n, t).amax(-1)
-        before = torch.full_like(core, _NEG_INF)
-        before[..., 1:] = x[..., t - 1 : n * t - 1 : t]
-        after = torch.full_like(core, _NEG_INF)
-        after[..., :-1] = x[..., t::t][..., : n - 1]
-        return torch.maximum(core, torch.maximum(before, after)).movedim(-1, dim)
+            edge = x.narrow(dim, self.size - 1, 1)  # repeating the last pixel changes no extreme
+            x = torch.cat((x, edge.expand(*x.shape[:dim], n * t - self.size, *x.shape[dim + 1 :])), dim=dim)
+        blocks = x.unflatten(dim, (n, t))
+        out = blocks.amin(dim + 1) if lowest else blocks.amax(dim + 1)
+        last, first = blocks.select(dim + 1, t - 1), blocks.select(dim + 1, 0)
+        ahead = out.narrow(dim, 1, n - 1)
+        ahead.copy_(pick(ahead, last.narrow(dim, 0, n - 1)))
+        behind = out.narrow(dim, 0, n - 1)
+        behind.copy_(pick(behind, first.narrow(dim, 1, n - 1)))
+        return out
 
 
 def tiled_maps_apply(heat: torch.Tensor, tile: int) -> bool:
-    """Whether TiledMaps serves maps of these half-resolution sizes (at least 3 tiles a side, CPU)."""
-    return heat.device.type == "cpu" and min(heat.shape[-2:]) >= 3 * tile
+    """Whether TiledMaps reproduces the full upsampling of these (B, K, h, w) maps: on a CPU, at
+    least 3 tiles a side, and the full map on the generic kernel (output H + W > 128, and not 3
+    channels, which one thread sends to the channels-last kernel)."""
+    h, w = heat.shape[-2:]
+    return heat.device.type == "cpu" and min(h, w) >= 3 * tile and h + w >= _MIN_CANVAS_HALF_PERIMETER and heat.shape[1] != 3
 
 
 class TiledMaps:
@@ -225,7 +240,7 @@ class TiledMaps:
         self._heat = torch.full((self.num_joints, ny * t + 2 * _PAD, nx * t + 2 * _PAD), _NEG_INF)
         self._tags = torch.empty((self.branches, self.num_joints, ny * t, nx * t))
         self._heat_ub: torch.Tensor | None = None
-        self._tag_bounds: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._tag_bounds_cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     # ---- the FinalMaps interface -------------------------------------------------------------
 
@@ -235,29 +250,45 @@ class TiledMaps:
         return heat, self._tags[:, :, : self.height, : self.width].permute(1, 2, 3, 0)
 
     def peaks_above(self, threshold: float, kernel: int):
+        """Only tiles whose bound exceeds the threshold are computed (no other pixel passes).
+        Each is searched for maxima of its window clipped to the tile (as computed, no read
+        back); a pixel that fails that is no peak, and those that pass near a tile edge are then
+        tested on their whole window in the buffer."""
         r = kernel // 2
         if r > _PAD:
             return DenseMaps(*self.dense()).peaks_above(threshold, kernel)
         tiles = torch.nonzero(self.heat_upper_bound() > threshold)
         if len(tiles) * 4 > self._done["heat"].numel():
             return None
-        self._ensure(("heat",), tiles)
-        # Each tile with an r-pixel halo (pixels never computed are below the threshold: their
-        # tile's bound is), its window maxima by a separable max filter.
         t = self._t
-        span = torch.arange(t + 2 * r)
-        rows = (tiles[:, 1:2] * t + _PAD - r + span)[:, :, None]
-        cols = (tiles[:, 2:3] * t + _PAD - r + span)[:, None, :]
-        patch = self._heat[tiles[:, 0, None, None], rows, cols]  # (n, t + 2r, t + 2r)
-        across = patch[:, :, : t]
-        for d in range(1, 2 * r + 1):
-            across = torch.maximum(across, patch[:, :, d : d + t])
-        window = across[:, :t]
-        for d in range(1, 2 * r + 1):
-            window = torch.maximum(window, across[:, d : d + t])
-        vals = patch[:, r : r + t, r : r + t]
-        i, ly, lx = torch.nonzero((vals > threshold) & (vals >= window), as_tuple=True)
-        jj, yy, xx, vals = tiles[i, 0], tiles[i, 1] * t + ly, tiles[i, 2] * t + lx, vals[i, ly, lx]
+        done = self._done["heat"][tiles[:, 0], tiles[:, 1], tiles[:, 2]]
+        groups = self._ensure(("heat",), tiles)
+        if bool(done.any()):  # computed by an earlier query: read back
+            old = tiles[done]
+            grid = self._heat[:, _PAD : _PAD + self._ay.count * t, _PAD : _PAD + self._ax.count * t]
+            groups.append((old, grid.view(self.num_joints, self._ay.count, t, self._ax.count, t)[old[:, 0], old[:, 1], :, old[:, 2], :]))
+        found = []
+        for group_tiles, vals in groups:
+            kh, kw = vals.shape[1], vals.shape[2]
+            across = vals.clone()
+            for d in range(1, r + 1):
+                across[:, :, d:] = torch.maximum(across[:, :, d:], vals[:, :, :-d])
+                across[:, :, :-d] = torch.maximum(across[:, :, :-d], vals[:, :, d:])
+            window = across.clone()
+            for d in range(1, r + 1):
+                window[:, d:] = torch.maximum(window[:, d:], across[:, :-d])
+                window[:, :-d] = torch.maximum(window[:, :-d], across[:, d:])
+            i, ly, lx = torch.nonzero((vals > threshold) & (vals >= window), as_tuple=True)
+            found.append((group_tiles[i, 0], group_tiles[i, 1] * t + ly, group_tiles[i, 2] * t + lx, vals[i, ly, lx]))
+            edge = (ly < r) | (lx < r) | (ly >= kh - r) | (lx >= kw - r)
+            found[-1] = found[-1] + (edge,)
+        if not found:
+            empty = torch.zeros(0, dtype=torch.int64)
+            return empty, empty, empty, torch.zeros(0)
+        jj, yy, xx, vals, edge = (torch.cat(c) for c in zip(*found))
+        keep = ~edge
+        keep[edge] = window_peaks(self._heat, _PAD, jj[edge], yy[edge], xx[edge], vals[edge], kernel)
+        jj, yy, xx, vals = jj[keep], yy[keep], xx[keep], vals[keep]
         order = torch.argsort((jj * self.height + yy) * self.width + xx)
         return jj[order], yy[order], xx[order], vals[order]
 
@@ -269,46 +300,62 @@ class TiledMaps:
         self._ensure(("tags",), self._tiles_of(jj, yy, xx))
         return self._tags[:, jj, yy, xx].T
 
-    def refine_argmax(self, joint, mean_tags, floors):
-        """Branch and bound over tiles: each row scores its most promising tiles first (by an
-        upper bound of the score on the tile) and stops when no tile left can reach its best."""
-        ub = self._refine_score_bound(joint, mean_tags).reshape(len(mean_tags), -1)  # (M, tiles)
-        nx, t = self._ax.count, self._t
-        ids_all = torch.arange(ub.shape[1])
-        first_pixel = (ids_all // nx) * t * self.width + (ids_all % nx) * t  # lowest flat index per tile
+    def refine_argmax(self, joints, mean_tags, floors):
+        """Branch and bound over tiles, all rows at once: each round every row scores its most
+        promising tiles not yet scored (by an upper bound of its score on the tile); a row is
+        done when no tile left can reach its best."""
+        ub = self._refine_score_bound(joints, mean_tags).flatten(1)  # (R, tiles)
+        nx, t, big = self._ax.count, self._t, torch.iinfo(torch.int64).max
+        tile_ids = torch.arange(ub.shape[1])
+        first_pixel = (tile_ids // nx) * t * self.width + (tile_ids % nx) * t  # lowest flat index per tile
         order = torch.sort(-ub, dim=1, stable=True).indices  # best bound first, then flat order
         best = floors.clone()
-        best_pix = torch.full_like(floors, torch.iinfo(torch.int64).max, dtype=torch.int64)
+        best_pix = torch.full_like(joints, big)
 
         def still_open() -> torch.Tensor:
             # A tile can still win if its bound beats the best, or ties it and could hold a lower index.
             return (ub > best[:, None]) | ((ub == best[:, None]) & (first_pixel[None] < best_pix[:, None]))
 
         pending = still_open()
-        span = torch.arange(t)
+        local = torch.arange(t)[:, None] * self.width + torch.arange(t)[None, :]  # flat offsets in a tile
+        inside = (torch.arange(t)[:, None] < self.height) & (torch.arange(t)[None, :] < self.width)
+        ny = self._ay.count
         while bool(pending.any()):
             in_order = pending.gather(1, order)
             take = in_order & (torch.cumsum(in_order, dim=1) <= self.REFINE_TILES_PER_ROUND)
-            mask = torch.zeros(ub.shape[1], dtype=torch.bool)
-            mask[order[take]] = True
-            ids = torch.nonzero(mask).squeeze(1)
-            tiles = torch.stack((torch.full_like(ids, joint), ids // nx, ids % nx), dim=1)
-            self._ensure(("heat", "tags"), tiles)
-            yy = (tiles[:, 1:2] * t + span)[:, :, None].expand(-1, t, t)
-            xx = (tiles[:, 2:3] * t + span)[:, None, :].expand(-1, t, t)
-            heat = self._heat[joint, yy + _PAD, xx + _PAD].reshape(-1)
-            score = refine_scores(heat, self._tags[:, joint, yy, xx].reshape(self.branches, -1), mean_tags)
-            inside = ((yy < self.height) & (xx < self.width)).reshape(-1)
-            score = torch.where(inside[None], score, _NEG_INF)
-            value, at = first_argmax(score, (yy * self.width + xx).reshape(-1))
-            better = (value > best) | ((value == best) & (at < best_pix))
-            best = torch.where(better, value, best)
-            best_pix = torch.where(better, at, best_pix)
-            pending[:, ids] = False
+            rows, rank = torch.nonzero(take, as_tuple=True)
+            ids = order[rows, rank]
+            jj, ty, tx = joints[rows], ids // nx, ids % nx
+            self._ensure(("heat", "tags"), torch.unique(torch.stack((jj, ty, tx), dim=1), dim=0))
+            grid = self._heat[:, _PAD : _PAD + ny * t, _PAD : _PAD + nx * t].view(-1, ny, t, nx, t)
+            heat = grid[jj, ty, :, tx, :]  # (P, t, t)
+            tags = self._tags.view(self.branches, -1, ny, t, nx, t)[:, jj, ty, :, tx, :]  # (P, B, t, t)
+            pix = (ty * t * self.width + tx * t)[:, None, None] + local
+            y_ok = (ty * t)[:, None, None] + torch.arange(t)[None, :, None] < self.height
+            x_ok = (tx * t)[:, None, None] + torch.arange(t)[None, None, :] < self.width
+            m = mean_tags[rows][:, :, None, None]
+            dist2 = (tags[:, 0] - m[:, 0]) ** 2
+            for c in range(1, self.branches):
+                dist2 = dist2 + (tags[:, c] - m[:, c]) ** 2
+            score = torch.where(y_ok & x_ok & inside, heat - torch.round(dist2.sqrt()), _NEG_INF).flatten(1)
+            value, at = first_argmax(score, pix.flatten(1))  # per (row, tile) pair
+            # Per row over its pairs: the best value, then the lowest pixel reaching it.
+            row_value = torch.full_like(best, _NEG_INF).scatter_reduce(0, rows, value, "amax")
+            reach = value == row_value[rows]
+            row_at = torch.full_like(best_pix, big).scatter_reduce(0, rows[reach], at[reach], "amin")
+            better = (row_value > best) | ((row_value == best) & (row_at < best_pix))
+            best = torch.where(better, row_value, best)
+            best_pix = torch.where(better, row_at, best_pix)
+            pending[rows, ids] = False
             pending &= still_open()
         return best_pix
 
     # ---- bounds ------------------------------------------------------------------------------
+
+    def _mean_heat(self) -> torch.Tensor:
+        """(K, h, w) the branches' mean: the final heatmap is its bilinear x2 (in exact arithmetic)."""
+        src = self._src["heat"]
+        return src.mean(dim=0) if self.branches > 1 else src[0]
 
     def heat_upper_bound(self) -> torch.Tensor:
         """(K, ty, tx) an upper bound of the final heatmap on each tile.
@@ -317,30 +364,35 @@ class TiledMaps:
         most the maximum over the tile's crop of the branches' mean (plus float slack).
         """
         if self._heat_ub is None:
-            src = self._src["heat"]
-            mean = src.mean(dim=0) if self.branches > 1 else src[0]
-            m = self._ax.block_max(self._ay.block_max(mean, dim=1), dim=2)
+            m = self._ax.block_max(self._ay.block_max(self._mean_heat(), dim=1), dim=2)
             self._heat_ub = m + m.abs() * _SLACK
         return self._heat_ub
 
-    def _refine_score_bound(self, joint: int, mean_tags: torch.Tensor) -> torch.Tensor:
-        """(M, ty, tx) an upper bound of the refine score of ``joint`` on each tile for each mean
-        tag: the heatmap bound minus the rounded smallest tag distance the tile's tags allow."""
-        lo, hi = self._tag_bounds_of(joint)  # (B, ty, tx)
-        m = mean_tags[:, :, None, None]  # (M, B, 1, 1)
-        gap = torch.clamp(lo[None] - m, min=0) + torch.clamp(m - hi[None], min=0)
+    def _refine_score_bound(self, joints: torch.Tensor, mean_tags: torch.Tensor) -> torch.Tensor:
+        """(R, ty, tx) an upper bound of the refine score of joint joints[r] on each tile for mean
+        tag mean_tags[r]: the heatmap bound minus the rounded smallest tag distance the tile's
+        tags allow."""
+        lo, hi = self._tag_bounds(joints)  # (R, B, ty, tx)
+        m = mean_tags[:, :, None, None]  # (R, B, 1, 1)
+        gap = torch.clamp(lo - m, min=0) + torch.clamp(m - hi, min=0)
         dist_lb = torch.clamp(gap.pow(2).sum(dim=1).sqrt() * (1 - _SLACK) - 1e-4, min=0)
-        return self.heat_upper_bound()[joint][None] - torch.round(dist_lb)
+        return self.heat_upper_bound()[joints] - torch.round(dist_lb)
 
-    def _tag_bounds_of(self, joint: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, ty, tx) lower and upper bounds of each branch's final tags of ``joint`` per tile."""
-        if self._tag_bounds is None:
+    def _tag_bounds(self, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(R, B, ty, tx) lower and upper bounds of each branch's final tags of joints[r] per tile
+        (computed once per joint, for the joints asked for)."""
+        cache = self._tag_bounds_cache
+        todo = [j for j in torch.unique(joints).tolist() if j not in cache]
+        if todo:
             src = self._src["tags"]
+            src = src if len(todo) == self.num_joints else src[:, todo]
             hi = self._ax.block_max(self._ay.block_max(src, dim=2), dim=3)
-            lo = -self._ax.block_max(self._ay.block_max(-src, dim=2), dim=3)
-            self._tag_bounds = (lo - lo.abs() * _SLACK, hi + hi.abs() * _SLACK)
-        lo, hi = self._tag_bounds
-        return lo[:, joint], hi[:, joint]
+            lo = self._ax.block_max(self._ay.block_max(src, dim=2, lowest=True), dim=3, lowest=True)
+            lo, hi = lo - lo.abs() * _SLACK, hi + hi.abs() * _SLACK
+            for i, j in enumerate(todo):
+                cache[j] = (lo[:, i], hi[:, i])
+        rows = joints.tolist()
+        return torch.stack([cache[j][0] for j in rows]), torch.stack([cache[j][1] for j in rows])
 
     # ---- tiles -------------------------------------------------------------------------------
 
@@ -370,27 +422,35 @@ class TiledMaps:
         return torch.nonzero(mask)
 
     @torch.inference_mode()
-    def _ensure(self, kinds: tuple[str, ...], tiles: torch.Tensor) -> None:
-        """Compute the final maps of ``kinds`` on those of ``tiles`` where one is missing."""
+    def _ensure(self, kinds: tuple[str, ...], tiles: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Compute the final maps of ``kinds`` on those of ``tiles`` where one is missing.
+
+        Returns the computed tiles in groups (tiles (n, 3), final heatmap values (n, kh, kw)) when
+        ``kinds`` includes the heatmap, so a caller can use them without reading them back.
+        """
         if len(tiles) == 0:
-            return
+            return []
         missing = torch.zeros(len(tiles), dtype=torch.bool)
         for kind in kinds:
             missing |= ~self._done[kind][tiles[:, 0], tiles[:, 1], tiles[:, 2]]
         tiles = tiles[missing]
         if len(tiles) == 0:
-            return
+            return []
         for kind in kinds:
             self._done[kind][tiles[:, 0], tiles[:, 1], tiles[:, 2]] = True
         t = tiles.numpy()
         sy, sx = self._ay.side(t[:, 1]), self._ax.side(t[:, 2])
+        groups = []
         for side_y in range(3):
             for side_x in range(3):
                 sel = (sy == side_y) & (sx == side_x)
                 if sel.any():
-                    self._compute(kinds, t[sel], side_y, side_x)
+                    groups.append(self._compute(kinds, t[sel], side_y, side_x))
+        return [g for g in groups if g[1] is not None]
 
-    def _compute(self, kinds: tuple[str, ...], tiles: np.ndarray, side_y: int, side_x: int) -> None:
+    def _compute(
+        self, kinds: tuple[str, ...], tiles: np.ndarray, side_y: int, side_x: int
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Upsample the crops of same-shape tiles on one canvas and store their cores.
 
         Placement keeps every seam between margins: tiles inside the map (side 1 on both axes)
@@ -403,8 +463,7 @@ class TiledMaps:
         cx0, cw = self._ax.crop(tiles[:, 2])
         ch, cw = int(ch[0]), int(cw[0])
         if side_x == 1:
-            self._compute_row(kinds, tiles, side_y)
-            return
+            return self._compute_row(kinds, tiles, side_y)
         if side_y == 1:  # a column of crops against the left/right border
             rows = n * ch
             cols = max(cw, _MIN_CANVAS_HALF_PERIMETER - rows)
@@ -433,9 +492,12 @@ class TiledMaps:
         ox = 2 * (c0 + kx0 - cx0)[:, None, None] + np.arange(kw)[None, None, :]
         up_index = torch.from_numpy((planes[:, None, None] * 2 * rows + oy) * 2 * cols + ox)
         vals = up.transpose(0, 1).reshape(up.shape[1], -1)[:, up_index].transpose(0, 1)  # (n, B * kinds, kh, kw)
-        self._store(kinds, torch.from_numpy(tiles), vals)
+        tiles_t = torch.from_numpy(tiles)
+        return tiles_t, self._store(kinds, tiles_t, vals)
 
-    def _compute_row(self, kinds: tuple[str, ...], tiles: np.ndarray, side_y: int) -> None:
+    def _compute_row(
+        self, kinds: tuple[str, ...], tiles: np.ndarray, side_y: int
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """_compute for tiles with a margin left and right: their crops side by side on one
         plane, cut from strided windows of the maps (the common case, so without index maps)."""
         n, t = len(tiles), self._ay.tile
@@ -453,10 +515,12 @@ class TiledMaps:
         ky0, kh = self._ay.core(tiles[:1, 1])
         oy, kh = 2 * int(ky0[0] - cy0[0]), 2 * int(kh[0])
         cores = up[0, :, :, : 2 * n * cw].reshape(c, 2 * ch_, n, 2 * cw)[:, oy : oy + kh, :, 2 : 2 + 2 * t]
-        self._store(kinds, tiles_t, cores.permute(2, 0, 1, 3))
+        return tiles_t, self._store(kinds, tiles_t, cores.permute(2, 0, 1, 3))
 
-    def _store(self, kinds: tuple[str, ...], tiles: torch.Tensor, vals: torch.Tensor) -> None:
-        """Write tiles' final values (n, B * len(kinds), kh, kw) into the buffers."""
+    def _store(self, kinds: tuple[str, ...], tiles: torch.Tensor, vals: torch.Tensor) -> torch.Tensor | None:
+        """Write tiles' final values (n, B * len(kinds), kh, kw) into the buffers; returns the
+        final heatmap values (n, kh, kw) when computed."""
+        heat = None
         jj, ty, tx = tiles[:, 0], tiles[:, 1], tiles[:, 2]
         kh, kw = vals.shape[2], vals.shape[3]
         ny, nx, t = self._ay.count, self._ax.count, self._t
@@ -464,9 +528,9 @@ class TiledMaps:
             v = vals[:, i * self.branches : (i + 1) * self.branches]
             if kind == "heat":
                 grid = self._heat[:, _PAD : _PAD + ny * t, _PAD : _PAD + nx * t]
-                grid.view(self.num_joints, ny, t, nx, t)[jj, ty, :kh, tx, :kw] = (
-                    (v[:, 0] + v[:, 1]) / 2.0 if self.branches == 2 else v[:, 0]
-                )
+                heat = (v[:, 0] + v[:, 1]) / 2.0 if self.branches == 2 else v[:, 0]
+                grid.view(self.num_joints, ny, t, nx, t)[jj, ty, :kh, tx, :kw] = heat
             else:
                 # Advanced indices apart from each other put their dimension first: (n, B, kh, kw).
                 self._tags.view(self.branches, self.num_joints, ny, t, nx, t)[:, jj, ty, :kh, tx, :kw] = v
+        return heat

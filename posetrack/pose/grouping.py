@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from posetrack.pose.bottomup_hungarian import munkres_assign
-from posetrack.pose.final_maps import DenseMaps, FinalMaps, refine_scores
+from posetrack.pose.final_maps import DenseMaps, FinalMaps
 
 # The order in which the official parser visits COCO's 17 joints (head, shoulders, hips, then the
 # limbs): people are seeded by the most reliable joints first.
@@ -293,25 +293,13 @@ def refine(person: np.ndarray, heatmaps: torch.Tensor, tags: torch.Tensor) -> np
     return out
 
 
-def _refine_best(maps: FinalMaps, joint: int, mean_tags: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
-    """Flat index of argmax(heatmap - round(|tag - mean tag|)) of ``joint`` for each mean tag (M, L).
-
-    Exactly :func:`refine`'s argmax (first index on ties), found by the maps on few pixels: the
-    best score among the ``hints`` pixels (any pixels; the joint's top-k peaks make it high) is a
-    floor of each row's maximum that prunes the search.
-    """
-    jh = torch.full_like(hints, joint)
-    hy, hx = torch.div(hints, maps.width, rounding_mode="floor"), hints % maps.width
-    floors = refine_scores(maps.heat_at(jh, hy, hx), maps.tags_at(jh, hy, hx).T, mean_tags).amax(dim=1)
-    return maps.refine_argmax(joint, mean_tags, floors)
-
-
 def refine_people(people: np.ndarray, maps: FinalMaps, hints: np.ndarray | None = None) -> np.ndarray:
     """:func:`refine` for every person at once, with the same result (bit for bit).
 
-    Only missing joints can change, so only they are searched, and each joint's map is scored at
-    the few pixels that can hold the maximum (:func:`_refine_best`). ``hints`` (K, k, 2) x/y
-    pixels per joint (e.g. ``top_k``'s locations) only speed the search up.
+    Only missing joints can change, so only they are searched, each on the few pixels that can
+    hold its maximum (``maps.refine_argmax``: argmax of heatmap - round(|tag - mean tag|), the
+    first index on ties, as :func:`refine`). ``hints`` (K, k, 2) x/y pixels per joint (e.g.
+    ``top_k``'s locations) only speed the search up.
     """
     if len(people) == 0:
         return people
@@ -330,25 +318,31 @@ def refine_people(people: np.ndarray, maps: FinalMaps, hints: np.ndarray | None 
     ).float()
     bounds = np.searchsorted(pp, np.arange(len(todo) + 1))
     mean_tags = torch.stack([tags[a:b].mean(dim=0) for a, b in zip(bounds[:-1], bounds[1:])])  # (P', L)
+    # One row per missing joint of such a person.
+    rr, jm = np.nonzero(people[todo, :, 2] == 0)
+    joint_t = torch.as_tensor(jm, device=dev)
+    row_tags = mean_tags[torch.as_tensor(rr, device=dev)]
+    # Each row's best score among its joint's hint pixels (e.g. top-k peaks, which make it high),
+    # lowered by a hair so that no rounding can put it above the exact maximum: a floor that
+    # prunes the search.
     if hints is None:
         hint_pix = torch.zeros((num_joints, 1), dtype=torch.int64, device=dev)
     else:
         hint_pix = torch.as_tensor(hints[:, :, 1] * w + hints[:, :, 0], dtype=torch.int64, device=dev)
-    rows, joints, best = [], [], []
-    for j in range(num_joints):
-        who = np.nonzero(people[todo, j, 2] == 0)[0]
-        if len(who) == 0:
-            continue
-        best.append(_refine_best(maps, j, mean_tags[torch.as_tensor(who, device=dev)], hint_pix[j]))
-        rows.append(todo[who])
-        joints.append(np.full(len(who), j))
-    best_t = torch.cat(best)
-    joint_t = torch.as_tensor(np.concatenate(joints), device=dev)
+    hp = hint_pix[joint_t]  # (R, k)
+    hj = joint_t[:, None].expand_as(hp)
+    hy, hx = torch.div(hp, w, rounding_mode="floor"), hp % w
+    hint_tags = maps.tags_at(hj.reshape(-1), hy.reshape(-1), hx.reshape(-1)).reshape(*hp.shape, -1)
+    dist = ((hint_tags - row_tags[:, None]) ** 2).sum(dim=2).sqrt()
+    hint_heat = maps.heat_at(hj.reshape(-1), hy.reshape(-1), hx.reshape(-1)).reshape(hp.shape)
+    floors = (hint_heat - torch.round(dist)).amax(dim=1)
+    floors = floors - floors.abs() * 1e-6 - 1e-6
+    best_t = maps.refine_argmax(joint_t, row_tags, floors)
     ys, xs = torch.div(best_t, w, rounding_mode="floor"), best_t % w
     vals = maps.heat_at(joint_t, ys, xs)
     dx, dy = _quarter_offsets(maps, xs, ys, joint_t)
     cand = torch.stack((xs + 0.5 + dx, ys + 0.5 + dy, vals), dim=1).cpu().numpy()
-    pi, ji = np.concatenate(rows), np.concatenate(joints)
+    pi, ji = todo[rr], jm
     fill = cand[:, 2] > 0
     out[pi[fill], ji[fill], :3] = cand[fill]
     return out

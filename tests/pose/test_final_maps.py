@@ -1,0 +1,115 @@
+"""Final bottom-up maps computed tile by tile equal the full upsampling, and group identically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from posetrack.pose.final_maps import DenseMaps, TiledMaps, tiled_maps_apply
+from posetrack.pose.grouping import GroupingParams, _ranked_top_k, group, top_k
+
+from .test_grouping import K, random_people, render
+
+
+def dense_reference(heat: torch.Tensor, tags: torch.Tensor) -> DenseMaps:
+    """The estimator's dense path: upsample every branch x2, average heatmaps, stack tags."""
+    size = (2 * heat.shape[2], 2 * heat.shape[3])
+    up = F.interpolate(heat, size=size, mode="bilinear", align_corners=False)
+    up = (up[0] + up[1]) / 2.0 if len(heat) == 2 else up[0]
+    tag_up = F.interpolate(tags, size=size, mode="bilinear", align_corners=False)
+    return DenseMaps(up, tag_up.permute(1, 2, 3, 0))
+
+
+@pytest.mark.parametrize("h,w", [(24, 41), (40, 56), (60, 44), (64, 64), (97, 130)])
+@pytest.mark.parametrize("branches", [1, 2])
+def test_tiled_maps_equal_the_full_upsampling_bit_for_bit(h, w, branches):
+    assert tiled_maps_apply(torch.zeros(branches, 5, h, w), 8)
+    g = torch.Generator().manual_seed(h * w + branches)
+    scale = 10.0 ** torch.randint(-3, 3, (branches, 5, 1, 1), generator=g)
+    heat = torch.randn(branches, 5, h, w, generator=g) * scale
+    tags = torch.randn(branches, 5, h, w, generator=g) * 4
+    ref = dense_reference(heat, tags)
+    tiled = TiledMaps(heat, tags)
+    # Scattered reads first (tiles computed a few at a time), then everything.
+    jj = torch.randint(0, 5, (300,), generator=g)
+    yy = torch.randint(0, 2 * h, (300,), generator=g)
+    xx = torch.randint(0, 2 * w, (300,), generator=g)
+    assert torch.equal(tiled.heat_at(jj, yy, xx), ref.heat_at(jj, yy, xx))
+    assert torch.equal(tiled.tags_at(jj, yy, xx), ref.tags_at(jj, yy, xx))
+    heat_t, tags_t = tiled.dense()
+    assert torch.equal(heat_t, ref.heatmaps) and torch.equal(tags_t, ref.tags)
+
+
+def test_small_or_three_channel_maps_are_left_to_the_dense_path():
+    # Their full upsampling takes PyTorch's other (channels-last) CPU kernel.
+    assert not tiled_maps_apply(torch.zeros(2, 17, 24, 24), 8)  # output 48 + 48 <= 128
+    assert not tiled_maps_apply(torch.zeros(2, 3, 64, 64), 8)
+    assert not tiled_maps_apply(torch.zeros(2, 17, 16, 200), 8)  # fewer than 3 tiles a side
+
+
+def half_resolution_crowd(n: int, seed: int, h: int = 64, w: int = 80, branches: int = 2):
+    """Flip-branch half-resolution maps with n people, some joints weak (refine's work) and the
+    second branch a slightly different view of the first (as a real flip test gives)."""
+    rng = np.random.default_rng(seed)
+    people = random_people(rng, n, h, w, missing=0.1, spacing=4.0)
+    vals = rng.uniform(0.3, 1.0, (n, K))
+    vals[rng.random((n, K)) < 0.15] = 0.07
+    heat, tag = render(people, np.arange(n) * 1.5 + 0.5, vals, h, w, sigma=1.0)
+    g = torch.Generator().manual_seed(seed)
+    heat_b = torch.stack([heat + torch.rand(heat.shape, generator=g) * 0.01 for _ in range(branches)])
+    tag_b = torch.stack([tag[..., 0] + torch.randn(heat.shape, generator=g) * 0.1 for _ in range(branches)])
+    return heat_b, tag_b
+
+
+@pytest.mark.parametrize("n", [2, 12, 30])
+@pytest.mark.parametrize("branches", [1, 2])
+@pytest.mark.parametrize("refine,kernel", [(True, 5), (False, 5), (True, 3), (True, 7)])
+def test_grouping_on_tiled_maps_equals_grouping_on_dense_maps(n, branches, refine, kernel):
+    heat, tags = half_resolution_crowd(n, n + branches, branches=branches)
+    params = GroupingParams(refine=refine, nms_kernel=kernel)
+    expected = group(dense_reference(heat, tags), params)
+    got = group(TiledMaps(heat, tags), params)
+    assert len(expected[0]) >= min(n, 2)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+    if refine and kernel == 5:  # and the official per-person refine on the dense maps
+        reference = group(dense_reference(heat, tags), params, per_person_refine=True)
+        np.testing.assert_array_equal(got[0], reference[0])
+
+
+def test_top_k_on_tiled_maps_returns_the_dense_candidates_and_tags():
+    heat, tags = half_resolution_crowd(12, 3)
+    dense, tiled = dense_reference(heat, tags), TiledMaps(heat, tags)
+    a = top_k(dense, 30, 5, threshold=0.1)
+    b = top_k(tiled, 30, 5, threshold=0.1)
+    above = a[2] > 0.1
+    assert above.sum() > 12
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x[above], y[above])
+
+
+def test_ranked_top_k_orders_ties_as_torch_topk():
+    # Equal values across peaks and a plateau: which equal value comes first is torch's.
+    g = torch.Generator().manual_seed(0)
+    num_joints, h, w, k = 4, 40, 50, 30
+    det = torch.zeros(num_joints, h * w)
+    for j in range(num_joints):
+        flat = torch.randperm(h * w, generator=g)[:60]
+        det[j, flat] = torch.tensor([0.5, 0.7, 0.9])[torch.randint(0, 3, (60,), generator=g)]
+    det[0, :5] = 0.9  # peaks inside the first k elements too
+    jj, flat = torch.nonzero(det, as_tuple=True)
+    peaks = (jj, torch.div(flat, w, rounding_mode="floor"), flat % w, det[jj, flat])
+    val_k, ind = _ranked_top_k(num_joints, h * w, k, peaks, w)
+    expected_val, expected_ind = det.topk(k, dim=1)
+    assert torch.equal(val_k, expected_val) and torch.equal(ind, expected_ind)
+
+
+def test_no_pixel_above_the_threshold_gives_no_peaks():
+    heat = torch.zeros(2, K, 32, 32)
+    tiled = TiledMaps(heat, torch.zeros(2, K, 32, 32))
+    jj, yy, xx, vals = tiled.peaks_above(0.1, 5)
+    assert len(jj) == len(vals) == 0
+    people, scores = group(tiled, GroupingParams(refine=True))
+    assert people.shape[0] == 0 and scores.shape == (0,)
