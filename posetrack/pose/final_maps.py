@@ -33,7 +33,6 @@ import torch.nn.functional as F
 _NEG_INF = float("-inf")
 # A canvas needs H + W > 128 at the output (= 2x input) to take the generic kernel the full map takes.
 _MIN_CANVAS_HALF_PERIMETER = 65
-_PAD = 8  # -inf border of TiledMaps' heat buffer: window maxima up to 17x17 need no bounds checks
 # Relative slack on bounds of upsampled values: a bilinear output is a convex sum of its inputs
 # with exact (dyadic) weights, so it exceeds their maximum by float rounding only.
 _SLACK = 1e-5
@@ -91,22 +90,19 @@ def first_argmax(scores: torch.Tensor, pix: torch.Tensor) -> tuple[torch.Tensor,
 
 
 def window_peaks(
-    padded: torch.Tensor, pad: int, jj: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor, vals: torch.Tensor, kernel: int
+    lookup, jj: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor, vals: torch.Tensor, kernel: int
 ) -> torch.Tensor:
     """Mask of the candidates that no pixel of their kernel x kernel window exceeds.
 
-    ``padded`` is (K, H + 2 pad, W + 2 pad) with -inf (or any value below every candidate) in
-    the border; ties survive, as with max-pool NMS.
+    ``lookup(jj, yy, xx)`` gives heatmap values, -inf outside the map (or any value below every
+    candidate); ties survive, as with max-pool NMS.
     """
     r = kernel // 2
-    hp, wp = padded.shape[1], padded.shape[2]
-    flat = padded.reshape(-1)
-    centre = (jj * hp + yy + pad) * wp + xx + pad
     keep = torch.ones_like(vals, dtype=torch.bool)
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
             if dy or dx:
-                keep &= flat[centre + (dy * wp + dx)] <= vals
+                keep &= lookup(jj, yy + dy, xx + dx) <= vals
     return keep
 
 
@@ -128,10 +124,13 @@ class DenseMaps:
         if len(jj) > self.heatmaps.numel() // 16:
             return None
         vals = self.heatmaps[jj, yy, xx]
-        r = kernel // 2
-        padded = F.pad(self.heatmaps, (r, r, r, r), value=_NEG_INF)
-        keep = window_peaks(padded, r, jj, yy, xx, vals, kernel)
+        keep = window_peaks(self._heat_or_neg_inf, jj, yy, xx, vals, kernel)
         return jj[keep], yy[keep], xx[keep], vals[keep]
+
+    def _heat_or_neg_inf(self, jj, yy, xx):
+        inside = (yy >= 0) & (yy < self.height) & (xx >= 0) & (xx < self.width)
+        v = self.heatmaps[jj, yy.clamp(0, self.height - 1), xx.clamp(0, self.width - 1)]
+        return torch.where(inside, v, _NEG_INF)
 
     def heat_at(self, jj, yy, xx):
         return self.heatmaps[jj, yy, xx]
@@ -218,8 +217,8 @@ class TiledMaps:
     heat, tags: (B, K, h, w) flipped-back half-resolution maps of each flip branch (B = 2 with
     flip test, else 1). The final heatmap is the mean of the upsampled branches, (a + b) / 2.0 as
     the dense path computes it; the final tags stack the upsampled branches on a last axis.
-    Tiles are ``tile`` half-resolution (2 x tile final) pixels a side; the buffers cover whole
-    tiles, the heatmap's with a -inf border, so never-computed pixels read as -inf.
+    Tiles are ``tile`` half-resolution (2 x tile final) pixels a side; the buffers hold the
+    final maps tile by tile (tile-major: a tile is one contiguous block).
     """
 
     REFINE_TILES_PER_ROUND = 8  # tiles each row scores per round of refine's branch and bound
@@ -237,8 +236,8 @@ class TiledMaps:
         ny, nx, t = self._ay.count, self._ax.count, self._t
         grid = (self.num_joints, ny, nx)
         self._done = {"heat": torch.zeros(grid, dtype=torch.bool), "tags": torch.zeros(grid, dtype=torch.bool)}
-        self._heat = torch.full((self.num_joints, ny * t + 2 * _PAD, nx * t + 2 * _PAD), _NEG_INF)
-        self._tags = torch.empty((self.branches, self.num_joints, ny * t, nx * t))
+        self._heat = torch.empty((self.num_joints, ny, nx, t, t))
+        self._tags = torch.empty((self.branches, self.num_joints, ny, nx, t, t))
         self._heat_ub: torch.Tensor | None = None
         self._tag_bounds_cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -246,8 +245,10 @@ class TiledMaps:
 
     def dense(self) -> tuple[torch.Tensor, torch.Tensor]:
         self._ensure(("heat", "tags"), torch.nonzero(~(self._done["heat"] & self._done["tags"])))
-        heat = self._heat[:, _PAD : _PAD + self.height, _PAD : _PAD + self.width]
-        return heat, self._tags[:, :, : self.height, : self.width].permute(1, 2, 3, 0)
+        ny, nx, t = self._ay.count, self._ax.count, self._t
+        heat = self._heat.permute(0, 1, 3, 2, 4).reshape(self.num_joints, ny * t, nx * t)
+        tags = self._tags.permute(0, 1, 2, 4, 3, 5).reshape(self.branches, self.num_joints, ny * t, nx * t)
+        return heat[:, : self.height, : self.width], tags[:, :, : self.height, : self.width].permute(1, 2, 3, 0)
 
     def peaks_above(self, threshold: float, kernel: int):
         """Only tiles whose bound exceeds the threshold are computed (no other pixel passes).
@@ -255,18 +256,19 @@ class TiledMaps:
         back); a pixel that fails that is no peak, and those that pass near a tile edge are then
         tested on their whole window in the buffer."""
         r = kernel // 2
-        if r > _PAD:
-            return DenseMaps(*self.dense()).peaks_above(threshold, kernel)
         tiles = torch.nonzero(self.heat_upper_bound() > threshold)
         if len(tiles) * 4 > self._done["heat"].numel():
             return None
         t = self._t
         done = self._done["heat"][tiles[:, 0], tiles[:, 1], tiles[:, 2]]
         groups = self._ensure(("heat",), tiles)
-        if bool(done.any()):  # computed by an earlier query: read back
+        if bool(done.any()):  # computed by an earlier query: read back, -inf outside the map
             old = tiles[done]
-            grid = self._heat[:, _PAD : _PAD + self._ay.count * t, _PAD : _PAD + self._ax.count * t]
-            groups.append((old, grid.view(self.num_joints, self._ay.count, t, self._ax.count, t)[old[:, 0], old[:, 1], :, old[:, 2], :]))
+            span = torch.arange(t)
+            outside = ((old[:, 1:2] * t + span)[:, :, None] >= self.height) | (
+                (old[:, 2:3] * t + span)[:, None, :] >= self.width
+            )
+            groups.append((old, self._heat[old[:, 0], old[:, 1], old[:, 2]].masked_fill(outside, _NEG_INF)))
         found = []
         for group_tiles, vals in groups:
             kh, kw = vals.shape[1], vals.shape[2]
@@ -287,18 +289,28 @@ class TiledMaps:
             return empty, empty, empty, torch.zeros(0)
         jj, yy, xx, vals, edge = (torch.cat(c) for c in zip(*found))
         keep = ~edge
-        keep[edge] = window_peaks(self._heat, _PAD, jj[edge], yy[edge], xx[edge], vals[edge], kernel)
+        keep[edge] = window_peaks(self._heat_or_neg_inf, jj[edge], yy[edge], xx[edge], vals[edge], kernel)
         jj, yy, xx, vals = jj[keep], yy[keep], xx[keep], vals[keep]
         order = torch.argsort((jj * self.height + yy) * self.width + xx)
         return jj[order], yy[order], xx[order], vals[order]
 
     def heat_at(self, jj, yy, xx):
         self._ensure(("heat",), self._tiles_of(jj, yy, xx))
-        return self._heat[jj, yy + _PAD, xx + _PAD]
+        t = self._t
+        return self._heat[jj, yy // t, xx // t, yy % t, xx % t]
 
     def tags_at(self, jj, yy, xx):
         self._ensure(("tags",), self._tiles_of(jj, yy, xx))
-        return self._tags[:, jj, yy, xx].T
+        t = self._t
+        return self._tags[:, jj, yy // t, xx // t, yy % t, xx % t].T
+
+    def _heat_or_neg_inf(self, jj, yy, xx):
+        """Heatmap values where computed (-inf elsewhere and outside the map), without computing."""
+        t = self._t
+        inside = (yy >= 0) & (yy < self.height) & (xx >= 0) & (xx < self.width)
+        yc, xc = yy.clamp(0, self.height - 1), xx.clamp(0, self.width - 1)
+        ok = inside & self._done["heat"][jj, yc // t, xc // t]
+        return torch.where(ok, self._heat[jj, yc // t, xc // t, yc % t, xc % t], _NEG_INF)
 
     def refine_argmax(self, joints, mean_tags, floors):
         """Branch and bound over tiles, all rows at once: each round every row scores its most
@@ -308,7 +320,6 @@ class TiledMaps:
         nx, t, big = self._ax.count, self._t, torch.iinfo(torch.int64).max
         tile_ids = torch.arange(ub.shape[1])
         first_pixel = (tile_ids // nx) * t * self.width + (tile_ids % nx) * t  # lowest flat index per tile
-        order = torch.sort(-ub, dim=1, stable=True).indices  # best bound first, then flat order
         best = floors.clone()
         best_pix = torch.full_like(joints, big)
 
@@ -320,23 +331,23 @@ class TiledMaps:
         local = torch.arange(t)[:, None] * self.width + torch.arange(t)[None, :]  # flat offsets in a tile
         inside = (torch.arange(t)[:, None] < self.height) & (torch.arange(t)[None, :] < self.width)
         ny = self._ay.count
+        per_round = min(self.REFINE_TILES_PER_ROUND, ub.shape[1])
         while bool(pending.any()):
-            in_order = pending.gather(1, order)
-            take = in_order & (torch.cumsum(in_order, dim=1) <= self.REFINE_TILES_PER_ROUND)
-            rows, rank = torch.nonzero(take, as_tuple=True)
-            ids = order[rows, rank]
+            # Each row's pending tiles with the highest bounds (the order only affects the speed).
+            top = torch.where(pending, ub, _NEG_INF).topk(per_round, dim=1)
+            rows, rank = torch.nonzero(top.values > _NEG_INF, as_tuple=True)
+            ids = top.indices[rows, rank]
             jj, ty, tx = joints[rows], ids // nx, ids % nx
             self._ensure(("heat", "tags"), torch.unique(torch.stack((jj, ty, tx), dim=1), dim=0))
-            grid = self._heat[:, _PAD : _PAD + ny * t, _PAD : _PAD + nx * t].view(-1, ny, t, nx, t)
-            heat = grid[jj, ty, :, tx, :]  # (P, t, t)
-            tags = self._tags.view(self.branches, -1, ny, t, nx, t)[:, jj, ty, :, tx, :]  # (P, B, t, t)
+            heat = self._heat[jj, ty, tx]  # (P, t, t)
+            tags = self._tags[:, jj, ty, tx]  # (B, P, t, t)
             pix = (ty * t * self.width + tx * t)[:, None, None] + local
             y_ok = (ty * t)[:, None, None] + torch.arange(t)[None, :, None] < self.height
             x_ok = (tx * t)[:, None, None] + torch.arange(t)[None, None, :] < self.width
             m = mean_tags[rows][:, :, None, None]
-            dist2 = (tags[:, 0] - m[:, 0]) ** 2
+            dist2 = (tags[0] - m[:, 0]) ** 2
             for c in range(1, self.branches):
-                dist2 = dist2 + (tags[:, c] - m[:, c]) ** 2
+                dist2 = dist2 + (tags[c] - m[:, c]) ** 2
             score = torch.where(y_ok & x_ok & inside, heat - torch.round(dist2.sqrt()), _NEG_INF).flatten(1)
             value, at = first_argmax(score, pix.flatten(1))  # per (row, tile) pair
             # Per row over its pairs: the best value, then the lowest pixel reaching it.
@@ -521,16 +532,18 @@ class TiledMaps:
         """Write tiles' final values (n, B * len(kinds), kh, kw) into the buffers; returns the
         final heatmap values (n, kh, kw) when computed."""
         heat = None
-        jj, ty, tx = tiles[:, 0], tiles[:, 1], tiles[:, 2]
+        t = self._t
+        flat = (tiles[:, 0] * self._ay.count + tiles[:, 1]) * self._ax.count + tiles[:, 2]
         kh, kw = vals.shape[2], vals.shape[3]
-        ny, nx, t = self._ay.count, self._ax.count, self._t
         for i, kind in enumerate(kinds):
             v = vals[:, i * self.branches : (i + 1) * self.branches]
             if kind == "heat":
-                grid = self._heat[:, _PAD : _PAD + ny * t, _PAD : _PAD + nx * t]
                 heat = (v[:, 0] + v[:, 1]) / 2.0 if self.branches == 2 else v[:, 0]
-                grid.view(self.num_joints, ny, t, nx, t)[jj, ty, :kh, tx, :kw] = heat
+                whole = F.pad(heat, (0, t - kw, 0, t - kh)) if (kh, kw) != (t, t) else heat.contiguous()
+                self._heat.view(-1, t, t).index_copy_(0, flat, whole)
             else:
-                # Advanced indices apart from each other put their dimension first: (n, B, kh, kw).
-                self._tags.view(self.branches, self.num_joints, ny, t, nx, t)[:, jj, ty, :kh, tx, :kw] = v
+                whole = F.pad(v, (0, t - kw, 0, t - kh)) if (kh, kw) != (t, t) else v
+                tags = self._tags.view(self.branches, -1, t, t)
+                for b in range(self.branches):
+                    tags[b].index_copy_(0, flat, whole[:, b].contiguous())
         return heat
