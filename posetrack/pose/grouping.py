@@ -172,67 +172,111 @@ def match_by_tag(
     People are keyed by the first tag value of the candidate that started them (so, as in the
     official code, a new candidate whose tag equals an existing key joins that person). Returns
     (P, K, 3 + L) float32: x, y, detection value, tag; undetected joints are all zero.
+
+    The arithmetic is the official code's, bit for bit, with less numpy call overhead per joint:
+    a person's tags (its list, reset to one tag when a candidate joins by key) are rows of a
+    buffer laid out as the array ``np.mean`` makes from that list, and their mean is the same
+    ufunc calls as ``np.mean`` (an add.reduce over the rows when they changed, an unsafe divide
+    by the count as intp); the tag distance is ``np.linalg.norm``'s (sqrt of the add.reduce of
+    the squares). People are matched in the order they were started (the keys' insertion order),
+    so the people matched against are the first ``max_people``.
     """
     num_joints, _, tag_dim = tag_k.shape
     order = joint_order(num_joints) if order is None else order
     width = 3 + tag_dim
-    index_of: dict[float, int] = {}  # person key -> row in `people`
-    people: list[np.ndarray] = []  # (K, 3 + L) float64 each
-    tag_lists: list[list[np.ndarray]] = []
-    mean_cache: list[np.ndarray | None] = []
+    # x, y, detection value, tag (float64, as the official per-joint concatenation), and the
+    # candidates above the detection threshold, joint after joint.
+    candidates = np.concatenate((loc_k, val_k[..., None], tag_k), axis=2)
+    kept = candidates[:, :, 2] > params.detection_threshold
+    kept_joints, kept_tags = candidates[kept], tag_k[kept]
+    kept_keys = kept_tags[:, 0].tolist()
+    kept_index = kept.nonzero()[1].tolist()
+    ends = np.cumsum(kept.sum(axis=1)).tolist()
+    starts = [0, *ends[:-1]]
+    fast_mean = tag_k.dtype == np.float32 or tag_k.dtype == np.float64
+    mean_dtype = tag_k.dtype if fast_mean else np.mean(np.zeros((1, tag_dim), tag_k.dtype), axis=0).dtype
 
-    def start_or_join(key: float, joint_idx: int, row: np.ndarray, tag: np.ndarray) -> None:
+    index_of: dict[float, int] = {}  # person key -> person (its row in the result)
+    placed: dict[tuple[int, int], int] = {}  # (person, joint) -> the candidate placed there last
+    tag_rows: list[np.ndarray] = []  # person -> its tags, rows [0, tag_count[p])
+    tag_count: list[int] = []
+    sums = np.zeros((8, tag_dim), mean_dtype)  # person -> sum of its tags, valid unless stale
+    counts = np.ones((8, 1), np.intp)  # person -> number of tags summed
+    means = np.zeros((8, tag_dim), mean_dtype)
+    stale: set[int] = set()  # people whose tags changed since they were summed
+
+    def start_or_join(key: float, tag: np.ndarray) -> int:
+        nonlocal sums, counts, means
         slot = index_of.get(key)
         if slot is None:
-            slot = len(people)
+            slot = len(tag_rows)
             index_of[key] = slot
-            people.append(np.zeros((num_joints, width)))
-            tag_lists.append([])
-            mean_cache.append(None)
-        people[slot][joint_idx] = row
-        tag_lists[slot] = [tag]
-        mean_cache[slot] = None
+            if slot == len(means):
+                sums = np.concatenate((sums, np.zeros_like(sums)))
+                counts = np.concatenate((counts, np.ones_like(counts)))
+                means = np.concatenate((means, np.zeros_like(means)))
+            tag_rows.append(np.empty((num_joints, tag_dim), tag_k.dtype))
+            tag_count.append(0)
+        tag_rows[slot][0] = tag
+        tag_count[slot] = 1
+        stale.add(slot)
+        return slot
 
     for step, idx in enumerate(order):
-        tags = tag_k[idx]
-        joints = np.concatenate((loc_k[idx], val_k[idx, :, None], tags), axis=1)
-        keep = joints[:, 2] > params.detection_threshold
-        tags, joints = tags[keep], joints[keep]
-        if len(joints) == 0:
+        start, end = starts[idx], ends[idx]
+        if start == end:
             continue
+        joints, tags = kept_joints[start:end], kept_tags[start:end]
+        keys, where = kept_keys[start:end], kept_index[start:end]
         if step == 0 or not index_of:
-            for tag, row in zip(tags, joints):
-                start_or_join(tag[0], idx, row, tag)
+            for row, key in enumerate(keys):
+                placed[start_or_join(key, tags[row]), idx] = where[row]
             continue
 
-        grouped_keys = list(index_of)[: params.max_people]
-        if params.ignore_too_much and len(grouped_keys) == params.max_people:
+        num_grouped = min(len(tag_rows), params.max_people)
+        if params.ignore_too_much and num_grouped == params.max_people:
             continue
-        slots = [index_of[key] for key in grouped_keys]
-        for s in slots:
-            if mean_cache[s] is None:
-                mean_cache[s] = np.mean(tag_lists[s], axis=0)
-        grouped_tags = np.array([mean_cache[s] for s in slots])
-
-        dist = np.linalg.norm(joints[:, None, 3:] - grouped_tags[None, :, :], ord=2, axis=2)
-        cost = np.round(dist) * 100 - joints[:, 2:3] if params.use_detection_val else dist.copy()
-        num_added, num_grouped = dist.shape
-        if num_added > num_grouped:
-            pad = np.full((num_added, num_added - num_grouped), _PAD_COST)
-            cost = np.concatenate((cost, pad), axis=1)
-
-        for row, col in assign(cost, params.assignment):
-            if row < num_added and col < num_grouped and dist[row, col] < params.tag_threshold:
-                slot = slots[col]
-                people[slot][idx] = joints[row]
-                tag_lists[slot].append(tags[row])
-                mean_cache[slot] = None
+        for s in [s for s in stale if s < num_grouped]:
+            rows = tag_rows[s][: tag_count[s]]
+            if fast_mean:
+                np.add.reduce(rows, axis=0, out=sums[s])
+                counts[s, 0] = tag_count[s]
             else:
-                start_or_join(tags[row][0], idx, joints[row], tags[row])
+                means[s] = np.mean(rows, axis=0)
+            stale.discard(s)
+        if fast_mean:  # (people whose sums did not change get the same mean again)
+            g = slice(0, num_grouped)
+            np.true_divide(sums[g], counts[g], out=means[g], casting="unsafe")
 
-    if not people:
-        return np.zeros((0, num_joints, width), np.float32)
-    return np.stack(people).astype(np.float32)
+        diff = joints[:, None, 3:] - means[None, :num_grouped]
+        dist = np.sqrt(np.add.reduce(diff * diff, axis=(2,)))
+        num_added = len(joints)
+        cost = np.empty((num_added, max(num_added, num_grouped)))
+        if params.use_detection_val:
+            rounded = dist.round()
+            rounded *= 100
+            np.subtract(rounded, joints[:, 2:3], out=cost[:, :num_grouped])
+        else:
+            cost[:, :num_grouped] = dist
+        cost[:, num_grouped:] = _PAD_COST
+        close = (dist < params.tag_threshold).tolist()
+        for row, col in assign(cost, params.assignment):
+            if col < num_grouped and close[row][col]:
+                count = tag_count[col]
+                if count == len(tag_rows[col]):
+                    tag_rows[col] = np.concatenate((tag_rows[col], np.empty_like(tag_rows[col])))
+                tag_rows[col][count] = tags[row]
+                tag_count[col] = count + 1
+                stale.add(col)
+                placed[col, idx] = where[row]
+            else:
+                placed[start_or_join(keys[row], tags[row]), idx] = where[row]
+
+    people = np.zeros((len(tag_rows), num_joints, width))
+    if placed:
+        slots, joint_of = np.array(list(placed), np.intp).T
+        people[slots, joint_of] = candidates[joint_of, list(placed.values())]
+    return people.astype(np.float32)
 
 
 def _quarter_offsets(maps: FinalMaps, xs: torch.Tensor, ys: torch.Tensor, joints: torch.Tensor):
