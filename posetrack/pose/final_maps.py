@@ -97,13 +97,12 @@ def window_peaks(
     ``lookup(jj, yy, xx)`` gives heatmap values, -inf outside the map (or any value below every
     candidate); ties survive, as with max-pool NMS.
     """
-    r = kernel // 2
-    keep = torch.ones_like(vals, dtype=torch.bool)
-    for dy in range(-r, r + 1):
-        for dx in range(-r, r + 1):
-            if dy or dx:
-                keep &= lookup(jj, yy + dy, xx + dx) <= vals
-    return keep
+    d = torch.arange(-(kernel // 2), kernel // 2 + 1, device=vals.device)
+    shape = (len(vals), kernel, kernel)
+    window = lookup(
+        jj[:, None, None].expand(shape), (yy[:, None, None] + d[None, :, None]).expand(shape), (xx[:, None, None] + d[None, None, :]).expand(shape)
+    )
+    return window.flatten(1).amax(dim=1) <= vals
 
 
 class DenseMaps:
@@ -517,9 +516,11 @@ class TiledMaps:
         cy0, ch = self._ay.crop(tiles[:1, 1])
         first = 1 if side_y == 0 else 0  # the map's first tile has no row above it
         rows = slice(first, first + int(ch[0]))
-        crops = torch.cat([self._crop_windows(kind)[:, jj, ty, tx, rows] for kind in kinds])  # (C, n, ch, t + 2)
-        c, _, ch_, cw = crops.shape
-        canvas = crops.permute(0, 2, 1, 3).reshape(1, c, ch_, n * cw)
+        # Gathered straight into canvas order (C, ch, n, t + 2): crop rows outermost, crops side by side.
+        crops = [self._crop_windows(kind).permute(0, 4, 1, 2, 3, 5)[:, rows, jj, ty, tx, :] for kind in kinds]
+        crops = crops[0] if len(crops) == 1 else torch.cat(crops)
+        c, ch_, _, cw = crops.shape
+        canvas = crops.reshape(1, c, ch_, n * cw)
         if ch_ + n * cw < _MIN_CANVAS_HALF_PERIMETER:
             canvas = F.pad(canvas, (0, _MIN_CANVAS_HALF_PERIMETER - ch_ - n * cw))
         up = F.interpolate(canvas, size=(2 * ch_, 2 * canvas.shape[3]), mode="bilinear", align_corners=False)
