@@ -70,15 +70,16 @@ class FinalMaps(Protocol):
 
 
 def refine_scores(heat: torch.Tensor, tags: torch.Tensor, mean_tags: torch.Tensor) -> torch.Tensor:
-    """(M, n) the official refine score heat - round(|tag - mean tag|) at n pixels.
+    """The official refine score heat - round(|tag - mean tag|), broadcasting.
 
-    heat (n,), tags (L, n), mean_tags (M, L). The squared distance is summed over L in order, as
-    a sum over the official (..., L) last axis is (bit for bit), on contiguous (M, n) planes.
+    tags and mean_tags have the tag dimension L first (tags[l] broadcasts with mean_tags[l] and
+    heat). The squared distance is summed over L in order, as a sum over the official (..., L)
+    last axis is (bit for bit), on contiguous planes.
     """
-    dist2 = (tags[0][None] - mean_tags[:, 0:1]) ** 2
-    for c in range(1, tags.shape[0]):
-        dist2 = dist2 + (tags[c][None] - mean_tags[:, c : c + 1]) ** 2
-    return heat[None] - torch.round(dist2.sqrt())
+    dist2 = (tags[0] - mean_tags[0]) ** 2
+    for c in range(1, len(tags)):
+        dist2 = dist2 + (tags[c] - mean_tags[c]) ** 2
+    return heat - torch.round(dist2.sqrt())
 
 
 def first_argmax(scores: torch.Tensor, pix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -154,7 +155,7 @@ class DenseMaps:
         heat = heat[pix]
         chunk = max(1, (1 << 22) // max(len(pix), 1))
         return torch.cat([
-            first_argmax(refine_scores(heat, tags, mean_tags[i : i + chunk]), pix[None])[1]
+            first_argmax(refine_scores(heat[None], tags[:, None], mean_tags[i : i + chunk].T[:, :, None]), pix[None])[1]
             for i in range(0, len(mean_tags), chunk)
         ])  # fmt: skip
 
@@ -229,7 +230,6 @@ class TiledMaps:
         self.device = heat.device
         self._src = {"heat": heat.float().contiguous(), "tags": tags.float().contiguous()}
         self._flat: dict[str, torch.Tensor] = {}  # per kind, made when first needed
-        self._windows: dict[str, torch.Tensor] = {}
         self._ay, self._ax = _Axis(h, tile), _Axis(w, tile)
         self._t = 2 * tile  # final pixels a tile side
         ny, nx, t = self._ay.count, self._ax.count, self._t
@@ -328,8 +328,6 @@ class TiledMaps:
 
         pending = still_open()
         local = torch.arange(t)[:, None] * self.width + torch.arange(t)[None, :]  # flat offsets in a tile
-        inside = (torch.arange(t)[:, None] < self.height) & (torch.arange(t)[None, :] < self.width)
-        ny = self._ay.count
         per_round = min(self.REFINE_TILES_PER_ROUND, ub.shape[1])
         while bool(pending.any()):
             # Each row's pending tiles with the highest bounds (the order only affects the speed).
@@ -343,11 +341,8 @@ class TiledMaps:
             pix = (ty * t * self.width + tx * t)[:, None, None] + local
             y_ok = (ty * t)[:, None, None] + torch.arange(t)[None, :, None] < self.height
             x_ok = (tx * t)[:, None, None] + torch.arange(t)[None, None, :] < self.width
-            m = mean_tags[rows][:, :, None, None]
-            dist2 = (tags[0] - m[:, 0]) ** 2
-            for c in range(1, self.branches):
-                dist2 = dist2 + (tags[c] - m[:, c]) ** 2
-            score = torch.where(y_ok & x_ok & inside, heat - torch.round(dist2.sqrt()), _NEG_INF).flatten(1)
+            score = refine_scores(heat, tags, mean_tags[rows].T[:, :, None, None])
+            score = torch.where(y_ok & x_ok, score, _NEG_INF).flatten(1)
             value, at = first_argmax(score, pix.flatten(1))  # per (row, tile) pair
             # Per row over its pairs: the best value, then the lowest pixel reaching it.
             row_value = torch.full_like(best, _NEG_INF).scatter_reduce(0, rows, value, "amax")
@@ -413,23 +408,25 @@ class TiledMaps:
             self._flat[kind] = torch.cat((src.reshape(self.branches, -1), src.new_zeros(self.branches, 1)), 1)
         return self._flat[kind]
 
-    def _crop_windows(self, kind: str) -> torch.Tensor:
-        """(B, K, ty, tx, tile + 2, tile + 2) view: every tile's core with a one-pixel ring (zeros
-        outside the map), window [1:, 1:] of the first tile being the map's corner."""
-        if kind not in self._windows:
-            t = self._ay.tile
-            src = self._src[kind]
-            pad_y = self._ay.count * t + 1 - src.shape[2]
-            pad_x = self._ax.count * t + 1 - src.shape[3]
-            padded = F.pad(src, (1, pad_x, 1, pad_y))
-            self._windows[kind] = padded.unfold(2, t + 2, t).unfold(3, t + 2, t)
-        return self._windows[kind]
-
     def _tiles_of(self, jj: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
         """(n, 3) unique (joint, ty, tx) of the tiles holding these final pixels."""
         mask = torch.zeros(self._done["heat"].shape, dtype=torch.bool)
         mask[jj, torch.div(yy, self._t, rounding_mode="floor"), torch.div(xx, self._t, rounding_mode="floor")] = True
         return torch.nonzero(mask)
+
+    def _row_crops(self, kind: str, side_y: int, tiles: torch.Tensor) -> torch.Tensor:
+        """(B, crop rows, n, tile + 2) the crops of tiles with a margin left and right and the same
+        row side, as strided windows of the maps gathered straight into canvas order."""
+        t = self._ay.tile
+        # Column windows start one pixel before each tile: window i belongs to tile i + 1.
+        cols = self._src[kind][..., t - 1 :].unfold(3, t + 2, t)  # (B, K, h, windows, t + 2)
+        jj, ty, tx = tiles[:, 0], tiles[:, 1], tiles[:, 2] - 1
+        if side_y == 1:  # rows likewise; unfold puts the row offset last
+            win = cols[:, :, t - 1 :].unfold(2, t + 2, t).permute(0, 5, 1, 2, 3, 4)
+            return win[:, :, jj, ty - 1, tx, :]
+        cy0, ch = self._ay.crop(tiles[:1, 1].numpy())
+        rows = cols[:, :, int(cy0[0]) : int(cy0[0] + ch[0])].permute(0, 2, 1, 3, 4)  # (B, ch, K, windows, t + 2)
+        return rows[:, :, jj, tx, :]
 
     @torch.inference_mode()
     def _ensure(self, kinds: tuple[str, ...], tiles: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -512,12 +509,8 @@ class TiledMaps:
         plane, cut from strided windows of the maps (the common case, so without index maps)."""
         n, t = len(tiles), self._ay.tile
         tiles_t = torch.from_numpy(tiles)
-        jj, ty, tx = tiles_t[:, 0], tiles_t[:, 1], tiles_t[:, 2]
-        cy0, ch = self._ay.crop(tiles[:1, 1])
-        first = 1 if side_y == 0 else 0  # the map's first tile has no row above it
-        rows = slice(first, first + int(ch[0]))
-        # Gathered straight into canvas order (C, ch, n, t + 2): crop rows outermost, crops side by side.
-        crops = [self._crop_windows(kind).permute(0, 4, 1, 2, 3, 5)[:, rows, jj, ty, tx, :] for kind in kinds]
+        cy0, _ = self._ay.crop(tiles[:1, 1])
+        crops = [self._row_crops(kind, side_y, tiles_t) for kind in kinds]
         crops = crops[0] if len(crops) == 1 else torch.cat(crops)
         c, ch_, _, cw = crops.shape
         canvas = crops.reshape(1, c, ch_, n * cw)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from posetrack.pose.bottomup_hungarian import munkres_assign
-from posetrack.pose.final_maps import DenseMaps, FinalMaps
+from posetrack.pose.final_maps import DenseMaps, FinalMaps, refine_scores
 
 # The order in which the official parser visits COCO's 17 joints (head, shoulders, hips, then the
 # limbs): people are seeded by the most reliable joints first.
@@ -376,10 +376,9 @@ def refine_people(people: np.ndarray, maps: FinalMaps, hints: np.ndarray | None 
     hp = hint_pix[joint_t]  # (R, k)
     hj = joint_t[:, None].expand_as(hp)
     hy, hx = torch.div(hp, w, rounding_mode="floor"), hp % w
-    hint_tags = maps.tags_at(hj.reshape(-1), hy.reshape(-1), hx.reshape(-1)).reshape(*hp.shape, -1)
-    dist = ((hint_tags - row_tags[:, None]) ** 2).sum(dim=2).sqrt()
+    hint_tags = maps.tags_at(hj.reshape(-1), hy.reshape(-1), hx.reshape(-1)).T.reshape(-1, *hp.shape)
     hint_heat = maps.heat_at(hj.reshape(-1), hy.reshape(-1), hx.reshape(-1)).reshape(hp.shape)
-    floors = (hint_heat - torch.round(dist)).amax(dim=1)
+    floors = refine_scores(hint_heat, hint_tags, row_tags.T[:, :, None]).amax(dim=1)
     floors = floors - floors.abs() * 1e-6 - 1e-6
     best_t = maps.refine_argmax(joint_t, row_tags, floors)
     ys, xs = torch.div(best_t, w, rounding_mode="floor"), best_t % w
