@@ -22,9 +22,18 @@ def dense_reference(heat: torch.Tensor, tags: torch.Tensor) -> DenseMaps:
     return DenseMaps(up, tag_up.permute(1, 2, 3, 0))
 
 
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def torch_threads(request):
+    """PyTorch's CPU upsampling picks its kernel partly by thread count: check both."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("h,w", [(24, 41), (40, 56), (60, 44), (64, 64), (97, 130)])
 @pytest.mark.parametrize("branches", [1, 2])
-def test_tiled_maps_equal_the_full_upsampling_bit_for_bit(h, w, branches):
+def test_tiled_maps_equal_the_full_upsampling_bit_for_bit(h, w, branches, torch_threads):
     assert tiled_maps_apply(torch.zeros(branches, 5, h, w), 8)
     g = torch.Generator().manual_seed(h * w + branches)
     scale = 10.0 ** torch.randint(-3, 3, (branches, 5, 1, 1), generator=g)
@@ -66,7 +75,7 @@ def half_resolution_crowd(n: int, seed: int, h: int = 64, w: int = 80, branches:
 @pytest.mark.parametrize("n", [2, 12, 30])
 @pytest.mark.parametrize("branches", [1, 2])
 @pytest.mark.parametrize("refine,kernel", [(True, 5), (False, 5), (True, 3), (True, 7)])
-def test_grouping_on_tiled_maps_equals_grouping_on_dense_maps(n, branches, refine, kernel):
+def test_grouping_on_tiled_maps_equals_grouping_on_dense_maps(n, branches, refine, kernel, torch_threads):
     heat, tags = half_resolution_crowd(n, n + branches, branches=branches)
     params = GroupingParams(refine=refine, nms_kernel=kernel)
     expected = group(dense_reference(heat, tags), params)
