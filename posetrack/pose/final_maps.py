@@ -366,11 +366,15 @@ class TiledMaps:
         """(K, ty, tx) an upper bound of the final heatmap on each tile.
 
         Bilinear upsampling is a convex combination, so the upsampled mean of the branches is at
-        most the maximum over the tile's crop of the branches' mean (plus float slack).
+        most the maximum over the tile's crop of the branches' mean, plus float rounding: relative
+        to the bound, and a few ulps of the crop's largest magnitude for the case where the two
+        branches nearly cancel.
         """
         if self._heat_ub is None:
             m = self._ax.block_max(self._ay.block_max(self._mean_heat(), dim=1), dim=2)
-            self._heat_ub = m + m.abs() * _SLACK
+            magnitude = self._src["heat"].abs().amax(dim=0)  # (K, h, w) largest branch magnitude
+            magnitude = self._ax.block_max(self._ay.block_max(magnitude, dim=1), dim=2)
+            self._heat_ub = m + m.abs() * _SLACK + 8 * torch.finfo(torch.float32).eps * magnitude
         return self._heat_ub
 
     def _refine_score_bound(self, joints: torch.Tensor, mean_tags: torch.Tensor) -> torch.Tensor:
