@@ -55,10 +55,12 @@ class AggregatedMaps:
 
     @property
     def heatmaps(self) -> torch.Tensor:
+        """The full (K, H, W) heatmaps (computes every tile of tiled maps: for inspection, not grouping)."""
         return self.maps.dense()[0]
 
     @property
     def tags(self) -> torch.Tensor:
+        """The full (K, H, W, L) tags (as :attr:`heatmaps`)."""
         return self.maps.dense()[1]
 
 

@@ -23,6 +23,7 @@ The test suite checks tiled == dense bit for bit on random maps of many sizes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -91,7 +92,8 @@ def first_argmax(scores: torch.Tensor, pix: torch.Tensor) -> tuple[torch.Tensor,
 
 
 def window_peaks(
-    lookup, jj: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor, vals: torch.Tensor, kernel: int
+    lookup: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+    jj: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor, vals: torch.Tensor, kernel: int
 ) -> torch.Tensor:
     """Mask of the candidates that no pixel of their kernel x kernel window exceeds.
 

@@ -82,7 +82,7 @@ def heatmap_nms(heatmaps: torch.Tensor, kernel: int) -> torch.Tensor:
 
 
 def _ranked_top_k(
-    num_joints: int, size: int, k: int, peaks: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], width: int
+    num_joints: int, k: int, peaks: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], width: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``det.topk(k, dim=1)`` of the NMS map that holds only these peaks, without building it.
 
@@ -135,7 +135,7 @@ def top_k(
         val_k, ind = det.topk(k, dim=1)
         wanted = torch.ones_like(val_k, dtype=torch.bool)
     else:
-        val_k, ind = _ranked_top_k(num_joints, h * w, k, peaks, w)
+        val_k, ind = _ranked_top_k(num_joints, k, peaks, w)
         wanted = val_k > threshold
     loc_k = torch.stack((ind % w, torch.div(ind, w, rounding_mode="floor")), dim=2)
     joints = torch.arange(num_joints, device=ind.device)[:, None].expand_as(ind)
@@ -181,6 +181,8 @@ def match_by_tag(
     the squares). People are matched in the order they were started (the keys' insertion order),
     so the people matched against are the first ``max_people``.
     """
+    if tag_k.dtype not in (np.float32, np.float64):  # top_k gives float32; the sums below need a float
+        tag_k = tag_k.astype(np.float64)
     num_joints, _, tag_dim = tag_k.shape
     order = joint_order(num_joints) if order is None else order
     width = 3 + tag_dim
@@ -193,16 +195,14 @@ def match_by_tag(
     kept_index = kept.nonzero()[1].tolist()
     ends = np.cumsum(kept.sum(axis=1)).tolist()
     starts = [0, *ends[:-1]]
-    fast_mean = tag_k.dtype == np.float32 or tag_k.dtype == np.float64
-    mean_dtype = tag_k.dtype if fast_mean else np.mean(np.zeros((1, tag_dim), tag_k.dtype), axis=0).dtype
 
     index_of: dict[float, int] = {}  # person key -> person (its row in the result)
     placed: dict[tuple[int, int], int] = {}  # (person, joint) -> the candidate placed there last
     tag_rows: list[np.ndarray] = []  # person -> its tags, rows [0, tag_count[p])
     tag_count: list[int] = []
-    sums = np.zeros((8, tag_dim), mean_dtype)  # person -> sum of its tags, valid unless stale
+    sums = np.zeros((8, tag_dim), tag_k.dtype)  # person -> sum of its tags, valid unless stale
     counts = np.ones((8, 1), np.intp)  # person -> number of tags summed
-    means = np.zeros((8, tag_dim), mean_dtype)
+    means = np.zeros((8, tag_dim), tag_k.dtype)
     stale: set[int] = set()  # people whose tags changed since they were summed
 
     def start_or_join(key: float, tag: np.ndarray) -> int:
@@ -237,16 +237,11 @@ def match_by_tag(
         if params.ignore_too_much and num_grouped == params.max_people:
             continue
         for s in [s for s in stale if s < num_grouped]:
-            rows = tag_rows[s][: tag_count[s]]
-            if fast_mean:
-                np.add.reduce(rows, axis=0, out=sums[s])
-                counts[s, 0] = tag_count[s]
-            else:
-                means[s] = np.mean(rows, axis=0)
+            np.add.reduce(tag_rows[s][: tag_count[s]], axis=0, out=sums[s])
+            counts[s, 0] = tag_count[s]
             stale.discard(s)
-        if fast_mean:  # (people whose sums did not change get the same mean again)
-            g = slice(0, num_grouped)
-            np.true_divide(sums[g], counts[g], out=means[g], casting="unsafe")
+        # (people whose sums did not change get the same mean again)
+        np.true_divide(sums[:num_grouped], counts[:num_grouped], out=means[:num_grouped], casting="unsafe")
 
         diff = joints[:, None, 3:] - means[None, :num_grouped]
         dist = np.sqrt(np.add.reduce(diff * diff, axis=(2,)))

@@ -112,7 +112,7 @@ def test_ranked_top_k_orders_ties_as_torch_topk():
     det[0, :5] = 0.9  # peaks inside the first k elements too
     jj, flat = torch.nonzero(det, as_tuple=True)
     peaks = (jj, torch.div(flat, w, rounding_mode="floor"), flat % w, det[jj, flat])
-    val_k, ind = _ranked_top_k(num_joints, h * w, k, peaks, w)
+    val_k, ind = _ranked_top_k(num_joints, k, peaks, w)
     expected_val, expected_ind = det.topk(k, dim=1)
     assert torch.equal(val_k, expected_val) and torch.equal(ind, expected_ind)
 
