@@ -240,7 +240,9 @@ class TiledMaps:
         self._heat = torch.empty((self.num_joints, ny, nx, t, t))
         self._tags = torch.empty((self.branches, self.num_joints, ny, nx, t, t))
         self._heat_ub: torch.Tensor | None = None
-        self._tag_bounds_cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._tag_lo: torch.Tensor | None = None  # (K, B, ty, tx), for the joints marked bounded
+        self._tag_hi: torch.Tensor | None = None
+        self._tag_bounded = torch.zeros(self.num_joints, dtype=torch.bool)
 
     # ---- the FinalMaps interface -------------------------------------------------------------
 
@@ -392,18 +394,20 @@ class TiledMaps:
     def _tag_bounds(self, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(R, B, ty, tx) lower and upper bounds of each branch's final tags of joints[r] per tile
         (computed once per joint, for the joints asked for)."""
-        cache = self._tag_bounds_cache
-        todo = [j for j in torch.unique(joints).tolist() if j not in cache]
-        if todo:
+        if self._tag_lo is None:
+            shape = (self.num_joints, self.branches, self._ay.count, self._ax.count)
+            self._tag_lo, self._tag_hi = torch.empty(shape), torch.empty(shape)
+        todo = torch.unique(joints)
+        todo = todo[~self._tag_bounded[todo]]
+        if len(todo):
             src = self._src["tags"]
             src = src if len(todo) == self.num_joints else src[:, todo]
             hi = self._ax.block_max(self._ay.block_max(src, dim=2), dim=3)
             lo = self._ax.block_max(self._ay.block_max(src, dim=2, lowest=True), dim=3, lowest=True)
-            lo, hi = lo - lo.abs() * _SLACK, hi + hi.abs() * _SLACK
-            for i, j in enumerate(todo):
-                cache[j] = (lo[:, i], hi[:, i])
-        rows = joints.tolist()
-        return torch.stack([cache[j][0] for j in rows]), torch.stack([cache[j][1] for j in rows])
+            self._tag_lo[todo] = (lo - lo.abs() * _SLACK).transpose(0, 1)
+            self._tag_hi[todo] = (hi + hi.abs() * _SLACK).transpose(0, 1)
+            self._tag_bounded[todo] = True
+        return self._tag_lo[joints], self._tag_hi[joints]
 
     # ---- tiles -------------------------------------------------------------------------------
 
