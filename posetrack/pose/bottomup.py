@@ -196,6 +196,7 @@ class BottomUpEstimator:
         tags = tag_list[0] if len(tag_list) == 1 else torch.cat(tag_list)
         return AggregatedMaps(DenseMaps(final, tags.permute(1, 2, 3, 0)), center, scale)
 
+    @torch.inference_mode()
     def group(self, maps: AggregatedMaps) -> Poses:
         """Group aggregated maps into people in image pixels."""
         people, scores = group(maps.maps, self.params)

@@ -391,6 +391,7 @@ class TiledMaps:
         dist_lb = torch.clamp(gap.pow(2).sum(dim=1).sqrt() * (1 - _SLACK) - 1e-4, min=0)
         return self.heat_upper_bound()[joints] - torch.round(dist_lb)
 
+    @torch.inference_mode()  # the buffers may have been made under inference mode
     def _tag_bounds(self, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(R, B, ty, tx) lower and upper bounds of each branch's final tags of joints[r] per tile
         (computed once per joint, for the joints asked for)."""

@@ -310,3 +310,25 @@ def test_tiny_higherhrnet_matches_official_order_and_runs(flip, scales, channels
     poses = est.estimate(image)
     assert poses.keypoints.shape[1:] == (K, 3) and len(poses) <= 30 * K
     assert np.isfinite(poses.keypoints).all() and np.isfinite(poses.boxes).all()
+
+
+@pytest.mark.parametrize("name", ["missing", "crowd20"])
+@pytest.mark.parametrize("flip", [False, True])
+def test_estimator_refines_the_same_on_tiled_and_dense_maps(name, flip):
+    # The estimator's own path (maps made under inference mode, grouped after), refine on.
+    people = scenario(name, np.random.default_rng(5))
+    rng = np.random.default_rng(7)
+    vals = rng.uniform(0.5, 1.0, people.shape[:2])
+    vals[rng.random(vals.shape) < 0.2] = 0.06  # weak joints: refine's work
+    config = PoseConfig(model="oracle", weights=None, flip_test=flip, refine=True)
+    net = OracleNet(people, np.arange(len(people)) * 2.0 + 0.5, vals)
+    est = BottomUpEstimator(net, COCO17, config, INPUT, "cpu")
+    assert est.lazy_maps
+    maps = est.aggregate(ramp_image())
+    assert type(maps.maps).__name__ == "TiledMaps"
+    tiled = est.group(maps)
+    est.lazy_maps = False
+    dense = est.estimate(ramp_image())
+    assert len(tiled) > 0
+    np.testing.assert_array_equal(tiled.keypoints, dense.keypoints)
+    np.testing.assert_array_equal(tiled.scores, dense.scores)
