@@ -85,18 +85,18 @@ def stage_maps(
     if isinstance(outputs, torch.Tensor):
         outputs = [outputs]
     size = outputs[-1].shape[2:]
-    heat_sum: torch.Tensor | int = 0
-    tags = None
-    for i, out in enumerate(outputs):
-        out = out.float()
-        if len(outputs) > 1 and i != len(outputs) - 1:
-            out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
-        heat_sum = heat_sum + out[:, :num_joints]
-        if i == 0:
-            tags = out[:, num_joints:]
-    if tags is None or tags.shape[1] == 0:
+    last = len(outputs) - 1
+    resized = [o.float() if i == last else F.interpolate(o.float(), size=size, mode="bilinear", align_corners=False) for i, o in enumerate(outputs)]
+    tags = resized[0][:, num_joints:]
+    if tags.shape[1] == 0:
         raise ValueError("the model's first output has no tag channels")
-    return heat_sum / len(outputs), tags
+    # The official sum starts from 0 (0 + x only turns -0 into +0); dividing in place is the same division.
+    heat = resized[0][:, :num_joints]
+    for out in resized[1:]:
+        heat = heat + out[:, :num_joints]
+    if len(outputs) > 1:
+        heat /= len(outputs)
+    return heat, tags
 
 
 class BottomUpEstimator:
@@ -160,6 +160,10 @@ class BottomUpEstimator:
         # NCHW: the map arithmetic below must take the kernels the official (plain) model's outputs take.
         return [o.float().contiguous() for o in outputs]
 
+    def _flip_back(self, maps: torch.Tensor) -> torch.Tensor:
+        """(2, K, h, w) maps of an image and of its mirror -> the mirror's maps flipped back."""
+        return torch.cat((maps[:1], torch.flip(maps[1:], [3])[:, self.flip_index]), dim=0)
+
     @torch.inference_mode()
     def aggregate(self, image: np.ndarray) -> AggregatedMaps:
         """Forward every scale (and flip) and aggregate the maps as the official test does."""
@@ -176,14 +180,16 @@ class BottomUpEstimator:
             x = normalise(resized, self.device, self.mean, self.std)
             if flip:
                 x = torch.cat((x, torch.flip(x, [3])), dim=0)
-            heat, tags = stage_maps(self._forward(x), num_joints)
+            outputs = self._forward(x)
+            heat, tags = stage_maps(outputs, num_joints)
+            coarse_tags = outputs[0][:, num_joints:] if len(outputs) > 1 else None  # tags before stage_maps' x2
             if flip:
-                heat = torch.cat((heat[:1], torch.flip(heat[1:], [3])[:, self.flip_index]), dim=0)
-                tags = torch.cat((tags[:1], torch.flip(tags[1:], [3])[:, self.flip_index]), dim=0)
+                heat, tags = self._flip_back(heat), self._flip_back(tags)
             size = (base_size[1], base_size[0])
             if self.lazy_maps and len(self.scales) == 1 and tuple(2 * n for n in heat.shape[2:]) == size and tiled_maps_apply(heat, _TILE):
                 # The final maps are these upsampled x2: computed only where grouping looks (same values).
-                return AggregatedMaps(TiledMaps(heat, tags, _TILE), center, scale)
+                coarse_tags = self._flip_back(coarse_tags) if flip and coarse_tags is not None else coarse_tags
+                return AggregatedMaps(TiledMaps(heat, tags, _TILE, coarse_tags), center, scale)
             heat = F.interpolate(heat, size=size, mode="bilinear", align_corners=False)
             heat = (heat[0] + heat[1]) / 2.0 if flip else heat[0]
             final = heat if final is None else final + heat

@@ -221,17 +221,22 @@ class TiledMaps:
     the dense path computes it; the final tags stack the upsampled branches on a last axis.
     Tiles are ``tile`` half-resolution (2 x tile final) pixels a side; the buffers hold the
     final maps tile by tile (tile-major: a tile is one contiguous block).
+
+    coarse_tags: optionally the (B, K, h/2, w/2) maps whose bilinear x2 the tags are (flipped
+    back at that resolution), for cheaper bounds: a tile's half-resolution crop depends only
+    on the coarse crop of the same tile index with tile / 2 pixels and a one-pixel margin.
     """
 
     REFINE_TILES_PER_ROUND = 8  # tiles each row scores per round of refine's branch and bound
 
-    def __init__(self, heat: torch.Tensor, tags: torch.Tensor, tile: int = 8) -> None:
+    def __init__(
+        self, heat: torch.Tensor, tags: torch.Tensor, tile: int = 8, coarse_tags: torch.Tensor | None = None
+    ) -> None:
         self.branches, self.num_joints, h, w = (int(s) for s in heat.shape)
         self.tag_dim = self.branches
         self.height, self.width = 2 * h, 2 * w
         self.device = heat.device
         self._src = {"heat": heat.float().contiguous(), "tags": tags.float().contiguous()}
-        self._flat: dict[str, torch.Tensor] = {}  # per kind, made when first needed
         self._ay, self._ax = _Axis(h, tile), _Axis(w, tile)
         self._t = 2 * tile  # final pixels a tile side
         ny, nx, t = self._ay.count, self._ax.count, self._t
@@ -243,6 +248,12 @@ class TiledMaps:
         self._tag_lo: torch.Tensor | None = None  # (K, B, ty, tx), for the joints marked bounded
         self._tag_hi: torch.Tensor | None = None
         self._tag_bounded = torch.zeros(self.num_joints, dtype=torch.bool)
+        self._points: TiledMaps | None = None  # 1-pixel tiles for tags read at single pixels
+        # Where tag bounds come from: the coarse maps when they upsample x2 to these, else these.
+        self._bound_src, self._bound_axes = self._src["tags"], (self._ay, self._ax)
+        if coarse_tags is not None and tile % 2 == 0 and tuple(2 * n for n in coarse_tags.shape[2:]) == (h, w):
+            self._bound_src = coarse_tags.float()
+            self._bound_axes = (_Axis(h // 2, tile // 2), _Axis(w // 2, tile // 2))
 
     # ---- the FinalMaps interface -------------------------------------------------------------
 
@@ -303,6 +314,12 @@ class TiledMaps:
         return self._heat[jj, yy // t, xx // t, yy % t, xx % t]
 
     def tags_at(self, jj, yy, xx):
+        """Tags are read at single pixels (peaks, found joints): these come from 1-pixel tiles
+        (a 3x3 crop each), not from whole tiles."""
+        if self._ay.tile > 1:
+            if self._points is None:
+                self._points = TiledMaps(self._src["heat"], self._src["tags"], tile=1)
+            return self._points.tags_at(jj, yy, xx)
         self._ensure(("tags",), self._tiles_of(jj, yy, xx))
         t = self._t
         return self._tags[:, jj, yy // t, xx // t, yy % t, xx % t].T
@@ -339,7 +356,7 @@ class TiledMaps:
             rows, rank = torch.nonzero(top.values > _NEG_INF, as_tuple=True)
             ids = top.indices[rows, rank]
             jj, ty, tx = joints[rows], ids // nx, ids % nx
-            self._ensure(("heat", "tags"), torch.unique(torch.stack((jj, ty, tx), dim=1), dim=0))
+            self._ensure(("heat", "tags"), self._unique_tiles(jj, ty, tx))
             heat = self._heat[jj, ty, tx]  # (P, t, t)
             tags = self._tags[:, jj, ty, tx]  # (B, P, t, t)
             pix = (ty * t * self.width + tx * t)[:, None, None] + local
@@ -394,17 +411,19 @@ class TiledMaps:
     @torch.inference_mode()  # the buffers may have been made under inference mode
     def _tag_bounds(self, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(R, B, ty, tx) lower and upper bounds of each branch's final tags of joints[r] per tile
-        (computed once per joint, for the joints asked for)."""
+        (computed once per joint, for the joints asked for). Bilinear values are convex sums of
+        their inputs (weights exact), so a crop's extremes bound them up to float rounding (the
+        relative slack), through one upsampling or two."""
         if self._tag_lo is None:
             shape = (self.num_joints, self.branches, self._ay.count, self._ax.count)
             self._tag_lo, self._tag_hi = torch.empty(shape), torch.empty(shape)
         todo = torch.unique(joints)
         todo = todo[~self._tag_bounded[todo]]
         if len(todo):
-            src = self._src["tags"]
+            src, (ay, ax) = self._bound_src, self._bound_axes
             src = src if len(todo) == self.num_joints else src[:, todo]
-            hi = self._ax.block_max(self._ay.block_max(src, dim=2), dim=3)
-            lo = self._ax.block_max(self._ay.block_max(src, dim=2, lowest=True), dim=3, lowest=True)
+            hi = ax.block_max(ay.block_max(src, dim=2), dim=3)
+            lo = ax.block_max(ay.block_max(src, dim=2, lowest=True), dim=3, lowest=True)
             self._tag_lo[todo] = (lo - lo.abs() * _SLACK).transpose(0, 1)
             self._tag_hi[todo] = (hi + hi.abs() * _SLACK).transpose(0, 1)
             self._tag_bounded[todo] = True
@@ -412,18 +431,16 @@ class TiledMaps:
 
     # ---- tiles -------------------------------------------------------------------------------
 
-    def _flat_source(self, kind: str) -> torch.Tensor:
-        """(B, K*h*w + 1) each branch's maps flattened, plus one zero that canvas padding reads."""
-        if kind not in self._flat:
-            src = self._src[kind]
-            self._flat[kind] = torch.cat((src.reshape(self.branches, -1), src.new_zeros(self.branches, 1)), 1)
-        return self._flat[kind]
-
     def _tiles_of(self, jj: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
-        """(n, 3) unique (joint, ty, tx) of the tiles holding these final pixels."""
-        mask = torch.zeros(self._done["heat"].shape, dtype=torch.bool)
-        mask[jj, torch.div(yy, self._t, rounding_mode="floor"), torch.div(xx, self._t, rounding_mode="floor")] = True
-        return torch.nonzero(mask)
+        """(n, 3) unique (joint, ty, tx) of the tiles holding these final pixels, in that order."""
+        t = self._t
+        return self._unique_tiles(jj, torch.div(yy, t, rounding_mode="floor"), torch.div(xx, t, rounding_mode="floor"))
+
+    def _unique_tiles(self, jj: torch.Tensor, ty: torch.Tensor, tx: torch.Tensor) -> torch.Tensor:
+        """(n, 3) the distinct (joint, ty, tx) in lexicographic order (a 1-D unique: fast)."""
+        ny, nx = self._ay.count, self._ax.count
+        flat = torch.unique((jj * ny + ty) * nx + tx)
+        return torch.stack((flat // (ny * nx), flat // nx % ny, flat % nx), dim=1)
 
     def _row_crops(self, kind: str, side_y: int, tiles: torch.Tensor) -> torch.Tensor:
         """(B, crop rows, n, tile + 2) the crops of tiles with a margin left and right and the same
@@ -474,7 +491,7 @@ class TiledMaps:
         Placement keeps every seam between margins: tiles inside the map (side 1 on both axes)
         go side by side in one row; tiles on the left/right border (side_x 0/2) but not on the
         top/bottom stack in one column against that border; corner tiles get a canvas plane each
-        with the crop in the matching corner. Zero padding fills the rest.
+        with the crop in the matching corner. Padding (any map value: no core depends on it) fills the rest.
         """
         n = len(tiles)
         cy0, ch = self._ay.crop(tiles[:, 1])
@@ -494,13 +511,14 @@ class TiledMaps:
         num_planes = int(planes.max()) + 1
         h, w = self._src["heat"].shape[2:]
         rr, cc = np.arange(ch)[None, :, None], np.arange(cw)[None, None, :]
-        # Gather index of every canvas pixel into the flattened (K*h*w + a zero) source.
-        index = np.full((num_planes, rows, cols), self.num_joints * h * w, dtype=np.int64)
+        # Gather index of every canvas pixel into the flattened (K*h*w) source. Padding reads
+        # pixel 0: no core's value depends on a padding pixel (each core keeps its margin).
+        index = np.zeros((num_planes, rows, cols), dtype=np.int64)
         index[planes[:, None, None], r0[:, None, None] + rr, c0[:, None, None] + cc] = (
             tiles[:, 0, None, None] * h * w + (cy0[:, None, None] + rr) * w + cx0[:, None, None] + cc
         )
         index_t = torch.from_numpy(index)
-        canvas = torch.cat([self._flat_source(kind)[:, index_t] for kind in kinds]).transpose(0, 1).contiguous()
+        canvas = torch.cat([self._src[kind].view(self.branches, -1)[:, index_t] for kind in kinds]).transpose(0, 1).contiguous()
         up = F.interpolate(canvas, size=(2 * rows, 2 * cols), mode="bilinear", align_corners=False)
         # Each tile's core inside the upsampled canvas, and its place in the buffers' tile grid.
         ky0, kh = self._ay.core(tiles[:, 1])

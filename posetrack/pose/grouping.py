@@ -277,10 +277,10 @@ def match_by_tag(
 def _quarter_offsets(maps: FinalMaps, xs: torch.Tensor, ys: torch.Tensor, joints: torch.Tensor):
     """+-0.25 towards the higher of the two neighbours in x and in y (ties go negative)."""
     h, w = maps.height, maps.width
-    right = maps.heat_at(joints, ys, (xs + 1).clamp(max=w - 1))
-    left = maps.heat_at(joints, ys, (xs - 1).clamp(min=0))
-    down = maps.heat_at(joints, (ys + 1).clamp(max=h - 1), xs)
-    up = maps.heat_at(joints, (ys - 1).clamp(min=0), xs)
+    jj = joints.repeat(4)
+    yy = torch.cat((ys, ys, (ys + 1).clamp(max=h - 1), (ys - 1).clamp(min=0)))
+    xx = torch.cat(((xs + 1).clamp(max=w - 1), (xs - 1).clamp(min=0), xs, xs))
+    right, left, down, up = maps.heat_at(jj, yy, xx).reshape(4, -1)  # one query for the four neighbours
     dx = torch.where(right > left, 0.25, -0.25)
     dy = torch.where(down > up, 0.25, -0.25)
     return dx, dy
@@ -338,7 +338,7 @@ def refine_people(people: np.ndarray, maps: FinalMaps, hints: np.ndarray | None 
     Only missing joints can change, so only they are searched, each on the few pixels that can
     hold its maximum (``maps.refine_argmax``: argmax of heatmap - round(|tag - mean tag|), the
     first index on ties, as :func:`refine`). ``hints`` (K, k, 2) x/y pixels per joint (e.g.
-    ``top_k``'s locations) only speed the search up.
+    ``top_k``'s locations; x < 0 marks no pixel) only speed the search up.
     """
     if len(people) == 0:
         return people
@@ -365,15 +365,14 @@ def refine_people(people: np.ndarray, maps: FinalMaps, hints: np.ndarray | None 
     # lowered by a hair so that no rounding can put it above the exact maximum: a floor that
     # prunes the search.
     if hints is None:
-        hint_pix = torch.zeros((num_joints, 1), dtype=torch.int64, device=dev)
-    else:
-        hint_pix = torch.as_tensor(hints[:, :, 1] * w + hints[:, :, 0], dtype=torch.int64, device=dev)
-    hp = hint_pix[joint_t]  # (R, k)
-    hj = joint_t[:, None].expand_as(hp)
+        hints = np.zeros((num_joints, 1, 2), np.int64)
+    hint_pix = torch.as_tensor(hints[:, :, 1] * w + hints[:, :, 0], dtype=torch.int64, device=dev)
+    hint_ok = torch.as_tensor(hints[:, :, 0] >= 0, device=dev)
+    hr, hk = torch.nonzero(hint_ok[joint_t], as_tuple=True)  # (row, hint) pairs to look at
+    hj, hp = joint_t[hr], hint_pix[joint_t[hr], hk]
     hy, hx = torch.div(hp, w, rounding_mode="floor"), hp % w
-    hint_tags = maps.tags_at(hj.reshape(-1), hy.reshape(-1), hx.reshape(-1)).T.reshape(-1, *hp.shape)
-    hint_heat = maps.heat_at(hj.reshape(-1), hy.reshape(-1), hx.reshape(-1)).reshape(hp.shape)
-    floors = refine_scores(hint_heat, hint_tags, row_tags.T[:, :, None]).amax(dim=1)
+    scores = refine_scores(maps.heat_at(hj, hy, hx), maps.tags_at(hj, hy, hx).T, row_tags[hr].T)
+    floors = torch.full((len(jm),), float("-inf"), device=dev).scatter_reduce(0, hr, scores, "amax")
     floors = floors - floors.abs() * 1e-6 - 1e-6
     best_t = maps.refine_argmax(joint_t, row_tags, floors)
     ys, xs = torch.div(best_t, w, rounding_mode="floor"), best_t % w
@@ -408,5 +407,7 @@ def group(maps: FinalMaps, params: GroupingParams, per_person_refine: bool = Fal
         heatmaps, tags = maps.dense()
         people = np.stack([refine(p, heatmaps, tags) for p in people]).astype(np.float32)
     elif params.refine and len(people):
-        people = refine_people(people, maps, loc_k).astype(np.float32)
+        # Hints: the top-k peaks that passed the threshold (the others may be padding).
+        hints = np.where((val_k > params.detection_threshold)[..., None], loc_k, -1)
+        people = refine_people(people, maps, hints).astype(np.float32)
     return people, scores

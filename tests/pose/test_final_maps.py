@@ -124,3 +124,48 @@ def test_no_pixel_above_the_threshold_gives_no_peaks():
     assert len(jj) == len(vals) == 0
     people, scores = group(tiled, GroupingParams(refine=True))
     assert people.shape[0] == 0 and scores.shape == (0,)
+
+
+def coarse_tag_branches(coarse: torch.Tensor) -> torch.Tensor:
+    """Half-resolution tags as the estimator makes them from coarse (B, K, h, w) tags flipped
+    back at the coarse resolution: branch 0 upsampled, branch 1 upsampled in the mirror's frame
+    and then flipped back (equal to upsampling the flipped-back maps up to rounding)."""
+    size = (2 * coarse.shape[2], 2 * coarse.shape[3])
+    up = F.interpolate(coarse[:1], size=size, mode="bilinear", align_corners=False)
+    if len(coarse) == 1:
+        return up
+    mirrored = F.interpolate(torch.flip(coarse[1:], [3]), size=size, mode="bilinear", align_corners=False)
+    return torch.cat((up, torch.flip(mirrored, [3])))
+
+
+@pytest.mark.parametrize("h,w", [(32, 40), (30, 44), (48, 48)])
+def test_tag_bounds_from_coarse_tags_hold_on_every_tile(h, w):
+    g = torch.Generator().manual_seed(h + w)
+    coarse = torch.randn(2, 5, h // 2, w // 2, generator=g) * 3
+    tags = coarse_tag_branches(coarse)
+    tiled = TiledMaps(torch.rand(2, 5, h, w, generator=g), tags, coarse_tags=coarse)
+    lo, hi = tiled._tag_bounds(torch.arange(5))  # (K, B, ty, tx)
+    final = dense_reference(torch.rand(2, 5, h, w, generator=g), tags).tags  # (K, H, W, B)
+    t = 16
+    for ty in range(lo.shape[2]):
+        for tx in range(lo.shape[3]):
+            block = final[:, ty * t : (ty + 1) * t, tx * t : (tx + 1) * t].flatten(1, 2)  # (K, n, B)
+            assert torch.all(lo[:, :, ty, tx] <= block.amin(dim=1)) and torch.all(hi[:, :, ty, tx] >= block.amax(dim=1))
+    # No looser than the coarse crop of the tile (4 pixels and a margin) allows.
+    assert torch.isclose(hi[0, 0, 1, 1], coarse[0, 0, 3:9, 3:9].max(), rtol=2e-5, atol=0)
+
+
+@pytest.mark.parametrize("n", [12, 30])
+def test_grouping_with_bounds_from_coarse_tags_equals_dense(n):
+    heat, _ = half_resolution_crowd(n, n, h=64, w=80)
+    rng = np.random.default_rng(n)
+    people = random_people(rng, n, 32, 40, missing=0.1, spacing=2.0)
+    _, tag = render(people, np.arange(n) * 1.5 + 0.5, rng.uniform(0.3, 1.0, (n, K)), 32, 40, sigma=0.7)
+    coarse = torch.stack([tag[..., 0], tag[..., 0] + 0.05]).float()
+    tags = coarse_tag_branches(coarse)
+    params = GroupingParams(refine=True)
+    expected = group(dense_reference(heat, tags), params)
+    got = group(TiledMaps(heat, tags, coarse_tags=coarse), params)
+    assert len(expected[0]) >= 2
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
