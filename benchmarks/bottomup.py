@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from posetrack.cpu_memory import keep_freed_memory
 from posetrack.keypoints import COCO17
 from posetrack.pose.bottomup import BottomUpEstimator, normalise
 from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale
@@ -201,7 +202,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--malloc-default", action="store_true",
+                    help="leave glibc malloc as it is (posetrack run keeps freed memory for reuse)")
     args = ap.parse_args()
+    kept = False if args.malloc_default else keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
@@ -217,6 +221,7 @@ def main() -> None:
         "device_type": device.type,
         "torch": torch.__version__,
         "cpu_threads": torch.get_num_threads(),
+        "keep_freed_memory": kept,
         "image": [args.width, args.height],
         "flip_test": not args.no_flip,
         "scales": args.scales,

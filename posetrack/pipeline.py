@@ -34,6 +34,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from posetrack.config import PipelineConfig
+from posetrack.cpu_memory import keep_freed_memory
 from posetrack.detectors.base import Detector
 from posetrack.flow.base import FlowEstimator
 from posetrack.pose.base import PoseEstimator
@@ -129,6 +130,7 @@ class Pipeline:
     ) -> None:
         self.config = config
         self.device = device  # a torch.device; frames are uploaded once when it is CUDA
+        keep_freed_memory()  # per-frame tensors reuse memory instead of faulting in fresh pages
         self.pose = pose
         self.detector = detector if pose.needs_boxes else None
         self.flow = flow

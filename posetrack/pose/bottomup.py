@@ -162,7 +162,7 @@ class BottomUpEstimator:
 
     def _flip_back(self, maps: torch.Tensor) -> torch.Tensor:
         """(2, K, h, w) maps of an image and of its mirror -> the mirror's maps flipped back."""
-        return torch.cat((maps[:1], torch.flip(maps[1:], [3])[:, self.flip_index]), dim=0)
+        return torch.cat((maps[:1], torch.flip(maps[1:], [3]).index_select(1, self.flip_index)), dim=0)
 
     @torch.inference_mode()
     def aggregate(self, image: np.ndarray) -> AggregatedMaps:

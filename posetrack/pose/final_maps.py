@@ -381,20 +381,20 @@ class TiledMaps:
     def _mean_heat(self) -> torch.Tensor:
         """(K, h, w) the branches' mean: the final heatmap is its bilinear x2 (in exact arithmetic)."""
         src = self._src["heat"]
-        return src.mean(dim=0) if self.branches > 1 else src[0]
+        return torch.add(src[0], src[1]).mul_(0.5) if self.branches > 1 else src[0]
 
     def heat_upper_bound(self) -> torch.Tensor:
         """(K, ty, tx) an upper bound of the final heatmap on each tile.
 
         Bilinear upsampling is a convex combination, so the upsampled mean of the branches is at
         most the maximum over the tile's crop of the branches' mean, plus float rounding: relative
-        to the bound, and a few ulps of the crop's largest magnitude for the case where the two
-        branches nearly cancel.
+        to the bound, and a few ulps of the joint's largest branch magnitude for the case where
+        the two branches nearly cancel.
         """
         if self._heat_ub is None:
             m = self._ax.block_max(self._ay.block_max(self._mean_heat(), dim=1), dim=2)
-            magnitude = self._src["heat"].abs().amax(dim=0)  # (K, h, w) largest branch magnitude
-            magnitude = self._ax.block_max(self._ay.block_max(magnitude, dim=1), dim=2)
+            flat = self._src["heat"].flatten(2)  # (B, K, h*w); amax and amin beat aminmax by far here
+            magnitude = torch.maximum(flat.amax(dim=2), -flat.amin(dim=2)).amax(dim=0)[:, None, None]  # (K, 1, 1)
             self._heat_ub = m + m.abs() * _SLACK + 8 * torch.finfo(torch.float32).eps * magnitude
         return self._heat_ub
 
