@@ -31,8 +31,8 @@ from torch import nn
 
 from posetrack.cpu_memory import keep_freed_memory
 from posetrack.keypoints import COCO17
-from posetrack.pose.bottomup import BottomUpEstimator, normalise
-from posetrack.pose.bottomup_transforms import multi_scale_size, resize_for_scale
+from posetrack.pose.bottomup import BottomUpEstimator
+from posetrack.pose.bottomup_transforms import multi_scale_size
 from posetrack.pose.config import PoseConfig
 from posetrack.pose.final_maps import DenseMaps
 from posetrack.pose.grouping import group
@@ -126,12 +126,10 @@ def bench_model(name: str, args, device: torch.device) -> dict:
     est = BottomUpEstimator(model, COCO17, config, spec.input_size, device)
     image = np.random.default_rng(0).integers(0, 255, (args.height, args.width, 3), dtype=np.uint8)
 
-    # Forward: the network on exactly the inputs the estimator builds (all scales).
-    inputs = []
-    for s in est.scales:
-        resized, _, _ = resize_for_scale(image, est.input_size, s, min(est.scales))
-        x = normalise(resized, device)
-        inputs.append(torch.cat((x, torch.flip(x, [3]))) if config.flip_test else x)
+    # Pre-processing (resize, normalise, mirror) and forward: the network on exactly the inputs
+    # the estimator builds (all scales).
+    t_pre = timed(lambda: list(est.network_inputs(image)), device, args.repeats, args.warmup)
+    inputs = [x for x, _, _ in est.network_inputs(image)]
 
     def forward():
         with torch.inference_mode():
@@ -143,31 +141,35 @@ def bench_model(name: str, args, device: torch.device) -> dict:
     w, h = image.shape[1], image.shape[0]
     size, _, _ = multi_scale_size(w, h, est.input_size, 1.0, min(est.scales))
     net_input = multi_scale_size(w, h, est.input_size, 1.0, 1.0)[0]
+    placement = [(c, s) for _, c, s in est.network_inputs(image)]
     post, post_dense, per_person, identical, found, fps = {}, {}, {}, {}, {}, {}
     for n in args.people:
-        # Post-processing with planted outputs replayed for every scale (multi-scale: same outputs).
-        est.model = Replay(planted_outputs(n, net_input, config.flip_test, device))
-        run = lambda: est.group(est.aggregate(image))  # noqa: E731
+        # Post-processing of planted outputs (multi-scale: the same outputs at every scale).
+        outputs = planted_outputs(n, net_input, config.flip_test, device)
+        est.model = Replay(outputs)  # for est.estimate below: the whole path on the same outputs
+        aggregate = lambda: est.aggregate_outputs(image.shape[:2], [(outputs, c, s) for c, s in placement])  # noqa: E731
+        run = lambda: est.group(aggregate())  # noqa: E731
         poses = run()
         t_post = timed(run, device, args.repeats, 1)
         lazy, est.lazy_maps = est.lazy_maps, False
         dense_poses = run()
         t_dense = timed(run, device, args.repeats, 1)
         est.lazy_maps = lazy
-        maps = est.aggregate(image).maps
-        heat, tags = maps.dense()
+        heat, tags = aggregate().maps.dense()
         dense = DenseMaps(heat.clone(), tags.clone())
         reference = group(dense, est.params, per_person_refine=True)
         t_ref = timed(lambda: group(dense, est.params, per_person_refine=True), device, args.repeats, 1)
-        fast = group(est.aggregate(image).maps, est.params)
-        identical[str(n)] = same_people(poses, dense_poses) and all(
-            np.array_equal(a, b) for a, b in zip(fast, reference)
+        fast = group(aggregate().maps, est.params)
+        identical[str(n)] = (
+            same_people(poses, dense_poses)
+            and same_people(poses, est.estimate(image))
+            and all(np.array_equal(a, b) for a, b in zip(fast, reference))
         )
         post[str(n)] = round(t_post, 5)
         post_dense[str(n)] = round(t_dense, 5)
         per_person[str(n)] = round(t_ref, 5)
         found[str(n)] = len(poses)
-        fps[str(n)] = round(1.0 / (t_forward + t_post), 3)
+        fps[str(n)] = round(1.0 / (t_pre + t_forward + t_post), 3)
     est.model = model
     params = sum(p.numel() for p in model.parameters())
     return {
@@ -176,8 +178,9 @@ def bench_model(name: str, args, device: torch.device) -> dict:
         "input_size": est.input_size,
         "network_input": list(net_input),
         "map_size": list(size),
+        "preprocess_s": round(t_pre, 5),  # resize, normalise, mirror the image
         "forward_s": round(t_forward, 5),
-        "postprocess_s": post,  # aggregation + grouping as the estimator runs them
+        "postprocess_s": post,  # aggregation of the network outputs + grouping, as the estimator runs them
         "postprocess_dense_maps_s": post_dense,  # the same with full-resolution maps built first
         "grouping_per_person_refine_s": per_person,  # grouping alone, the official per-person refine
         "identical": identical,  # all three give the same people, keypoints and scores

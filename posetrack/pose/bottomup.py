@@ -19,6 +19,7 @@ Steps 1-3, NMS and top-k run on the model's device; matching runs in numpy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,23 +165,37 @@ class BottomUpEstimator:
         """(2, K, h, w) maps of an image and of its mirror -> the mirror's maps flipped back."""
         return torch.cat((maps[:1], torch.flip(maps[1:], [3]).index_select(1, self.flip_index)), dim=0)
 
-    @torch.inference_mode()
-    def aggregate(self, image: np.ndarray) -> AggregatedMaps:
-        """Forward every scale (and flip) and aggregate the maps as the official test does."""
-        num_joints = self.model_layout.num_joints
-        flip = self.config.flip_test
-        h, w = image.shape[:2]
+    def network_inputs(self, image: np.ndarray) -> Iterator[tuple[torch.Tensor, np.ndarray, np.ndarray]]:
+        """Per test scale (largest first): the network input (and its mirror under flip test),
+        with the center and scale that take the maps back to the image."""
         min_scale = min(self.scales)
-        base_size, _, _ = multi_scale_size(w, h, self.input_size, 1.0, min_scale)
-        final = None
-        tag_list: list[torch.Tensor] = []  # (L_s, K, H, W) per scale that gives tags
-        center = scale = None
         for s in self.scales:
             resized, center, scale = resize_for_scale(image, self.input_size, s, min_scale)
             x = normalise(resized, self.device, self.mean, self.std)
-            if flip:
+            if self.config.flip_test:
                 x = torch.cat((x, torch.flip(x, [3])), dim=0)
-            outputs = self._forward(x)
+            yield x, center, scale
+
+    @torch.inference_mode()
+    def aggregate(self, image: np.ndarray) -> AggregatedMaps:
+        """Forward every scale (and flip) and aggregate the maps as the official test does."""
+        outputs = ((self._forward(x), center, scale) for x, center, scale in self.network_inputs(image))
+        return self.aggregate_outputs(image.shape[:2], outputs)
+
+    @torch.inference_mode()
+    def aggregate_outputs(
+        self, image_hw: tuple[int, int], scale_outputs: Iterable[tuple[list[torch.Tensor], np.ndarray, np.ndarray]]
+    ) -> AggregatedMaps:
+        """The maps of one image (height, width) from the network's outputs for the inputs of
+        :meth:`network_inputs`, with their center and scale, scale by scale."""
+        num_joints = self.model_layout.num_joints
+        flip = self.config.flip_test
+        h, w = image_hw
+        base_size, _, _ = multi_scale_size(w, h, self.input_size, 1.0, min(self.scales))
+        final = None
+        tag_list: list[torch.Tensor] = []  # (L_s, K, H, W) per scale that gives tags
+        center = scale = None
+        for s, (outputs, center, scale) in zip(self.scales, scale_outputs):
             heat, tags = stage_maps(outputs, num_joints)
             coarse_tags = outputs[0][:, num_joints:] if len(outputs) > 1 else None  # tags before stage_maps' x2
             if flip:

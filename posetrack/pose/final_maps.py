@@ -227,7 +227,7 @@ class TiledMaps:
     on the coarse crop of the same tile index with tile / 2 pixels and a one-pixel margin.
     """
 
-    REFINE_TILES_PER_ROUND = 8  # tiles each row scores per round of refine's branch and bound
+    REFINE_TILES_PER_ROUND = 16  # tiles each row scores per round of refine's branch and bound
 
     def __init__(
         self, heat: torch.Tensor, tags: torch.Tensor, tile: int = 8, coarse_tags: torch.Tensor | None = None
