@@ -350,20 +350,28 @@ class TiledMaps:
         pending = still_open()
         local = torch.arange(t)[:, None] * self.width + torch.arange(t)[None, :]  # flat offsets in a tile
         per_round = min(self.REFINE_TILES_PER_ROUND, ub.shape[1])
-        while bool(pending.any()):
-            # Each row's pending tiles with the highest bounds (the order only affects the speed).
-            top = torch.where(pending, ub, _NEG_INF).topk(per_round, dim=1)
-            rows, rank = torch.nonzero(top.values > _NEG_INF, as_tuple=True)
-            ids = top.indices[rows, rank]
+        ragged = self.height % t != 0 or self.width % t != 0  # last tiles reach past the map
+        while True:
+            left = int(pending.sum())
+            if left == 0:
+                break
+            if left <= per_round * len(joints):  # few left: score them all, the last round
+                rows, ids = torch.nonzero(pending, as_tuple=True)
+            else:  # each row's pending tiles with the highest bounds (the order only affects the speed)
+                top = torch.where(pending, ub, _NEG_INF).topk(per_round, dim=1)
+                rows, rank = torch.nonzero(top.values > _NEG_INF, as_tuple=True)
+                ids = top.indices[rows, rank]
             jj, ty, tx = joints[rows], ids // nx, ids % nx
             self._ensure(("heat", "tags"), self._unique_tiles(jj, ty, tx))
             heat = self._heat[jj, ty, tx]  # (P, t, t)
             tags = self._tags[:, jj, ty, tx]  # (B, P, t, t)
             pix = (ty * t * self.width + tx * t)[:, None, None] + local
-            y_ok = (ty * t)[:, None, None] + torch.arange(t)[None, :, None] < self.height
-            x_ok = (tx * t)[:, None, None] + torch.arange(t)[None, None, :] < self.width
             score = refine_scores(heat, tags, mean_tags[rows].T[:, :, None, None])
-            score = torch.where(y_ok & x_ok, score, _NEG_INF).flatten(1)
+            if ragged:
+                y_ok = (ty * t)[:, None, None] + torch.arange(t)[None, :, None] < self.height
+                x_ok = (tx * t)[:, None, None] + torch.arange(t)[None, None, :] < self.width
+                score = torch.where(y_ok & x_ok, score, _NEG_INF)
+            score = score.flatten(1)
             value, at = first_argmax(score, pix.flatten(1))  # per (row, tile) pair
             # Per row over its pairs: the best value, then the lowest pixel reaching it.
             row_value = torch.full_like(best, _NEG_INF).scatter_reduce(0, rows, value, "amax")
@@ -458,29 +466,27 @@ class TiledMaps:
 
     @torch.inference_mode()
     def _ensure(self, kinds: tuple[str, ...], tiles: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Compute the final maps of ``kinds`` on those of ``tiles`` where one is missing.
+        """Compute the final maps of ``kinds`` on those of ``tiles`` where they are missing, kind
+        by kind (a tile often has its heatmap already when its tags are asked for).
 
         Returns the computed tiles in groups (tiles (n, 3), final heatmap values (n, kh, kw)) when
         ``kinds`` includes the heatmap, so a caller can use them without reading them back.
         """
-        if len(tiles) == 0:
-            return []
-        missing = torch.zeros(len(tiles), dtype=torch.bool)
-        for kind in kinds:
-            missing |= ~self._done[kind][tiles[:, 0], tiles[:, 1], tiles[:, 2]]
-        tiles = tiles[missing]
-        if len(tiles) == 0:
-            return []
-        for kind in kinds:
-            self._done[kind][tiles[:, 0], tiles[:, 1], tiles[:, 2]] = True
-        t = tiles.numpy()
-        sy, sx = self._ay.side(t[:, 1]), self._ax.side(t[:, 2])
         groups = []
-        for side_y in range(3):
-            for side_x in range(3):
-                sel = (sy == side_y) & (sx == side_x)
-                if sel.any():
-                    groups.append(self._compute(kinds, t[sel], side_y, side_x))
+        for kind in kinds:
+            if len(tiles) == 0:
+                break
+            todo = tiles[~self._done[kind][tiles[:, 0], tiles[:, 1], tiles[:, 2]]]
+            if len(todo) == 0:
+                continue
+            self._done[kind][todo[:, 0], todo[:, 1], todo[:, 2]] = True
+            t = todo.numpy()
+            sy, sx = self._ay.side(t[:, 1]), self._ax.side(t[:, 2])
+            for side_y in range(3):
+                for side_x in range(3):
+                    sel = (sy == side_y) & (sx == side_x)
+                    if sel.any():
+                        groups.append(self._compute((kind,), t[sel], side_y, side_x))
         return [g for g in groups if g[1] is not None]
 
     def _compute(

@@ -169,3 +169,13 @@ def test_grouping_with_bounds_from_coarse_tags_equals_dense(n):
     assert len(expected[0]) >= 2
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+def test_refine_on_maps_whose_last_tiles_reach_past_the_border():
+    heat, tags = half_resolution_crowd(20, 7, h=61, w=75)  # 122 x 150 final: not whole tiles
+    params = GroupingParams(refine=True)
+    expected = group(dense_reference(heat, tags), params, per_person_refine=True)
+    got = group(TiledMaps(heat, tags), params)
+    assert (expected[0][:, :, 2] > 0).sum() > (expected[0][:, :, 2] > params.detection_threshold).sum()  # refine filled joints
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
