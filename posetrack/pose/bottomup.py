@@ -163,7 +163,10 @@ class BottomUpEstimator:
 
     def _flip_back(self, maps: torch.Tensor) -> torch.Tensor:
         """(2, K, h, w) maps of an image and of its mirror -> the mirror's maps flipped back."""
-        return torch.cat((maps[:1], torch.flip(maps[1:], [3]).index_select(1, self.flip_index)), dim=0)
+        out = torch.empty_like(maps)
+        out[0] = maps[0]
+        torch.index_select(torch.flip(maps[1], [2]), 0, self.flip_index, out=out[1])
+        return out
 
     def network_inputs(self, image: np.ndarray) -> Iterator[tuple[torch.Tensor, np.ndarray, np.ndarray]]:
         """Per test scale (largest first): the network input (and its mirror under flip test),

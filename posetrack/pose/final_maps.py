@@ -91,6 +91,28 @@ def first_argmax(scores: torch.Tensor, pix: torch.Tensor) -> tuple[torch.Tensor,
     return best, torch.where(scores == best[:, None], pix, big).amin(dim=1)
 
 
+def window_max(maps: torch.Tensor, kernel: int) -> torch.Tensor:
+    """kernel x kernel max filter over the last two axes, stride 1, -inf beyond the borders:
+    F.max_pool2d's result.
+
+    On the CPU max_pool2d is slow (more so for many small maps); the same maxima come from
+    shifted element-wise maxima along x then y of the -inf padded maps (max is exact, so the
+    result is bit-identical).
+    """
+    if maps.device.type != "cpu":
+        return F.max_pool2d(maps, kernel, 1, kernel // 2)
+    r = kernel // 2
+    padded = F.pad(maps, (r, r, r, r), value=_NEG_INF)
+    h, w = padded.shape[-2:]
+    rows = padded[..., : w - 2 * r]
+    for d in range(1, kernel):
+        rows = torch.maximum(rows, padded[..., d : w - 2 * r + d])
+    out = rows[..., : h - 2 * r, :]
+    for d in range(1, kernel):
+        out = torch.maximum(out, rows[..., d : h - 2 * r + d, :])
+    return out
+
+
 def window_peaks(
     lookup: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
     jj: torch.Tensor, yy: torch.Tensor, xx: torch.Tensor, vals: torch.Tensor, kernel: int
@@ -286,14 +308,7 @@ class TiledMaps:
         found = []
         for group_tiles, vals in groups:
             kh, kw = vals.shape[1], vals.shape[2]
-            across = vals.clone()
-            for d in range(1, r + 1):
-                across[:, :, d:] = torch.maximum(across[:, :, d:], vals[:, :, :-d])
-                across[:, :, :-d] = torch.maximum(across[:, :, :-d], vals[:, :, d:])
-            window = across.clone()
-            for d in range(1, r + 1):
-                window[:, d:] = torch.maximum(window[:, d:], across[:, :-d])
-                window[:, :-d] = torch.maximum(window[:, :-d], across[:, d:])
+            window = window_max(vals, kernel)  # the window clipped to the tile
             i, ly, lx = torch.nonzero((vals > threshold) & (vals >= window), as_tuple=True)
             found.append((group_tiles[i, 0], group_tiles[i, 1] * t + ly, group_tiles[i, 2] * t + lx, vals[i, ly, lx]))
             edge = (ly < r) | (lx < r) | (ly >= kh - r) | (lx >= kw - r)

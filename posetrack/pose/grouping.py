@@ -19,11 +19,10 @@ from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 
 from posetrack.pose.bottomup_hungarian import munkres_assign
-from posetrack.pose.final_maps import DenseMaps, FinalMaps, refine_scores
+from posetrack.pose.final_maps import DenseMaps, FinalMaps, refine_scores, window_max
 
 # The order in which the official parser visits COCO's 17 joints (head, shoulders, hips, then the
 # limbs): people are seeded by the most reliable joints first.
@@ -53,26 +52,6 @@ class GroupingParams:
 def joint_order(num_joints: int) -> tuple[int, ...]:
     """The official visiting order for 17 joints, otherwise index order."""
     return COCO_JOINT_ORDER if num_joints == 17 else tuple(range(num_joints))
-
-
-def window_max(maps: torch.Tensor, kernel: int) -> torch.Tensor:
-    """kernel x kernel max filter, stride 1, borders padded with -inf: F.max_pool2d's result.
-
-    On the CPU max_pool2d is slow for large maps; the same maxima come from shifted element-wise
-    maxima along x then y (max is exact, so the result is bit-identical).
-    """
-    if maps.device.type != "cpu":
-        return F.max_pool2d(maps, kernel, 1, kernel // 2)
-    r = kernel // 2
-    rows = maps.clone()
-    for d in range(1, r + 1):
-        rows[..., d:] = torch.maximum(rows[..., d:], maps[..., :-d])
-        rows[..., :-d] = torch.maximum(rows[..., :-d], maps[..., d:])
-    out = rows.clone()
-    for d in range(1, r + 1):
-        out[..., d:, :] = torch.maximum(out[..., d:, :], rows[..., :-d, :])
-        out[..., :-d, :] = torch.maximum(out[..., :-d, :], rows[..., d:, :])
-    return out
 
 
 def heatmap_nms(heatmaps: torch.Tensor, kernel: int) -> torch.Tensor:
