@@ -501,12 +501,10 @@ class TiledMaps:
                 for side_x in range(3):
                     sel = (sy == side_y) & (sx == side_x)
                     if sel.any():
-                        groups.append(self._compute((kind,), t[sel], side_y, side_x))
+                        groups.append(self._compute(kind, t[sel], side_y, side_x))
         return [g for g in groups if g[1] is not None]
 
-    def _compute(
-        self, kinds: tuple[str, ...], tiles: np.ndarray, side_y: int, side_x: int
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _compute(self, kind: str, tiles: np.ndarray, side_y: int, side_x: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Upsample the crops of same-shape tiles on one canvas and store their cores.
 
         Placement keeps every seam between margins: tiles inside the map (side 1 on both axes)
@@ -519,7 +517,7 @@ class TiledMaps:
         cx0, cw = self._ax.crop(tiles[:, 2])
         ch, cw = int(ch[0]), int(cw[0])
         if side_x == 1:
-            return self._compute_row(kinds, tiles, side_y)
+            return self._compute_row(kind, tiles, side_y)
         if side_y == 1:  # a column of crops against the left/right border
             rows = n * ch
             cols = max(cw, _MIN_CANVAS_HALF_PERIMETER - rows)
@@ -539,7 +537,7 @@ class TiledMaps:
             tiles[:, 0, None, None] * h * w + (cy0[:, None, None] + rr) * w + cx0[:, None, None] + cc
         )
         index_t = torch.from_numpy(index)
-        canvas = torch.cat([self._src[kind].view(self.branches, -1)[:, index_t] for kind in kinds]).transpose(0, 1).contiguous()
+        canvas = self._src[kind].view(self.branches, -1)[:, index_t].transpose(0, 1).contiguous()
         up = F.interpolate(canvas, size=(2 * rows, 2 * cols), mode="bilinear", align_corners=False)
         # Each tile's core inside the upsampled canvas, and its place in the buffers' tile grid.
         ky0, kh = self._ay.core(tiles[:, 1])
@@ -548,20 +546,17 @@ class TiledMaps:
         oy = 2 * (r0 + ky0 - cy0)[:, None, None] + np.arange(kh)[None, :, None]
         ox = 2 * (c0 + kx0 - cx0)[:, None, None] + np.arange(kw)[None, None, :]
         up_index = torch.from_numpy((planes[:, None, None] * 2 * rows + oy) * 2 * cols + ox)
-        vals = up.transpose(0, 1).reshape(up.shape[1], -1)[:, up_index].transpose(0, 1)  # (n, B * kinds, kh, kw)
+        vals = up.transpose(0, 1).reshape(up.shape[1], -1)[:, up_index].transpose(0, 1)  # (n, B, kh, kw)
         tiles_t = torch.from_numpy(tiles)
-        return tiles_t, self._store(kinds, tiles_t, vals)
+        return tiles_t, self._store(kind, tiles_t, vals)
 
-    def _compute_row(
-        self, kinds: tuple[str, ...], tiles: np.ndarray, side_y: int
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _compute_row(self, kind: str, tiles: np.ndarray, side_y: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """_compute for tiles with a margin left and right: their crops side by side on one
         plane, cut from strided windows of the maps (the common case, so without index maps)."""
         n, t = len(tiles), self._ay.tile
         tiles_t = torch.from_numpy(tiles)
         cy0, _ = self._ay.crop(tiles[:1, 1])
-        crops = [self._row_crops(kind, side_y, tiles_t) for kind in kinds]
-        crops = crops[0] if len(crops) == 1 else torch.cat(crops)
+        crops = self._row_crops(kind, side_y, tiles_t)
         c, ch_, _, cw = crops.shape
         canvas = crops.reshape(1, c, ch_, n * cw)
         if ch_ + n * cw < _MIN_CANVAS_HALF_PERIMETER:
@@ -570,24 +565,19 @@ class TiledMaps:
         ky0, kh = self._ay.core(tiles[:1, 1])
         oy, kh = 2 * int(ky0[0] - cy0[0]), 2 * int(kh[0])
         cores = up[0, :, :, : 2 * n * cw].reshape(c, 2 * ch_, n, 2 * cw)[:, oy : oy + kh, :, 2 : 2 + 2 * t]
-        return tiles_t, self._store(kinds, tiles_t, cores.permute(2, 0, 1, 3))
+        return tiles_t, self._store(kind, tiles_t, cores.permute(2, 0, 1, 3))
 
-    def _store(self, kinds: tuple[str, ...], tiles: torch.Tensor, vals: torch.Tensor) -> torch.Tensor | None:
-        """Write tiles' final values (n, B * len(kinds), kh, kw) into the buffers; returns the
-        final heatmap values (n, kh, kw) when computed."""
-        heat = None
+    def _store(self, kind: str, tiles: torch.Tensor, vals: torch.Tensor) -> torch.Tensor | None:
+        """Write tiles' final values (n, B, kh, kw) of the branches into the buffers; returns the
+        final heatmap values (n, kh, kw) for the heatmap."""
         t = self._t
         flat = (tiles[:, 0] * self._ay.count + tiles[:, 1]) * self._ax.count + tiles[:, 2]
         kh, kw = vals.shape[2], vals.shape[3]
-        for i, kind in enumerate(kinds):
-            v = vals[:, i * self.branches : (i + 1) * self.branches]
-            if kind == "heat":
-                heat = (v[:, 0] + v[:, 1]) / 2.0 if self.branches == 2 else v[:, 0]
-                whole = F.pad(heat, (0, t - kw, 0, t - kh)) if (kh, kw) != (t, t) else heat.contiguous()
-                self._heat.view(-1, t, t).index_copy_(0, flat, whole)
-            else:
-                whole = F.pad(v, (0, t - kw, 0, t - kh)) if (kh, kw) != (t, t) else v
-                tags = self._tags.view(self.branches, -1, t, t)
-                for b in range(self.branches):
-                    tags[b].index_copy_(0, flat, whole[:, b].contiguous())
-        return heat
+        if kind == "heat":
+            heat = torch.add(vals[:, 0], vals[:, 1]).div_(2.0) if self.branches == 2 else vals[:, 0]
+            whole = F.pad(heat, (0, t - kw, 0, t - kh)) if (kh, kw) != (t, t) else heat.contiguous()
+            self._heat.view(-1, t, t).index_copy_(0, flat, whole)
+            return heat
+        whole = F.pad(vals, (0, t - kw, 0, t - kh)) if (kh, kw) != (t, t) else vals
+        self._tags.view(self.branches, -1, t, t)[:, flat] = whole.transpose(0, 1)
+        return None
