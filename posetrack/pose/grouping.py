@@ -345,12 +345,17 @@ def refine_people(people: np.ndarray, maps: FinalMaps, hints: np.ndarray | None 
     # prunes the search.
     if hints is None:
         hints = np.zeros((num_joints, 1, 2), np.int64)
-    hint_pix = torch.as_tensor(hints[:, :, 1] * w + hints[:, :, 0], dtype=torch.int64, device=dev)
-    hint_ok = torch.as_tensor(hints[:, :, 0] >= 0, device=dev)
-    hr, hk = torch.nonzero(hint_ok[joint_t], as_tuple=True)  # (row, hint) pairs to look at
-    hj, hp = joint_t[hr], hint_pix[joint_t[hr], hk]
-    hy, hx = torch.div(hp, w, rounding_mode="floor"), hp % w
-    scores = refine_scores(maps.heat_at(hj, hy, hx), maps.tags_at(hj, hy, hx).T, row_tags[hr].T)
+    # The maps at every valid hint, looked up once; then each row scores its joint's hints.
+    ok = hints[:, :, 0] >= 0
+    ok[np.setdiff1d(np.arange(num_joints), jm)] = False  # joints no row needs
+    hint_j, hint_i = np.nonzero(ok)
+    slot = np.full(ok.shape, -1, np.int64)
+    slot[hint_j, hint_i] = np.arange(len(hint_j))
+    hj, hy, hx = (torch.as_tensor(a, device=dev) for a in (hint_j, hints[hint_j, hint_i, 1], hints[hint_j, hint_i, 0]))
+    hint_heat, hint_tags = maps.heat_at(hj, hy, hx), maps.tags_at(hj, hy, hx).float()
+    hr, hk = np.nonzero(ok[jm])  # (row, hint) pairs to score
+    at, hr = torch.as_tensor(slot[jm[hr], hk], device=dev), torch.as_tensor(hr, device=dev)
+    scores = refine_scores(hint_heat[at], hint_tags[at].T, row_tags[hr].T)
     floors = torch.full((len(jm),), float("-inf"), device=dev).scatter_reduce(0, hr, scores, "amax")
     floors = floors - floors.abs() * 1e-6 - 1e-6
     best_t = maps.refine_argmax(joint_t, row_tags, floors)

@@ -8,7 +8,15 @@ import torch
 import torch.nn.functional as F
 
 from posetrack.pose.final_maps import DenseMaps, TiledMaps, tiled_maps_apply
-from posetrack.pose.grouping import GroupingParams, _ranked_top_k, group, top_k
+from posetrack.pose.grouping import (
+    GroupingParams,
+    _ranked_top_k,
+    adjust,
+    group,
+    match_by_tag,
+    refine_people,
+    top_k,
+)
 
 from .test_grouping import K, random_people, render
 
@@ -179,3 +187,15 @@ def test_refine_on_maps_whose_last_tiles_reach_past_the_border():
     assert (expected[0][:, :, 2] > 0).sum() > (expected[0][:, :, 2] > params.detection_threshold).sum()  # refine filled joints
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+def test_refine_hints_only_prune():
+    heat, tags = half_resolution_crowd(12, 5)
+    params = GroupingParams(refine=True)
+    tiled = TiledMaps(heat, tags)
+    tag_k, loc_k, val_k = top_k(tiled, 30, 5, threshold=0.1)
+    people = adjust(match_by_tag(tag_k, loc_k, val_k, params), tiled)
+    no_hints = refine_people(people, TiledMaps(heat, tags), np.full_like(loc_k, -1))
+    assert (no_hints[:, :, 2] > 0).sum() > (people[:, :, 2] > 0).sum()
+    np.testing.assert_array_equal(refine_people(people, tiled, np.where((val_k > 0.1)[..., None], loc_k, -1)), no_hints)
+    np.testing.assert_array_equal(refine_people(people, TiledMaps(heat, tags)), no_hints)
