@@ -209,9 +209,9 @@ class _Axis:
         """0 first tile (no margin before), 1 inside, 2 last tile (no margin after)."""
         return np.where(t == 0, 0, np.where(t == self.count - 1, 2, 1))
 
-    def block_max(self, x: torch.Tensor, dim: int, lowest: bool = False) -> torch.Tensor:
+    def block_max(self, x: torch.Tensor, dim: int, lowest: bool = False, margin: bool = True) -> torch.Tensor:
         """Max (min with ``lowest``) of x over each tile's crop along ``dim`` (size -> count):
-        the tile's own pixels and the pixel either side of it."""
+        the tile's own pixels and the pixel either side of it (only its own without ``margin``)."""
         n, t = self.count, self.tile
         pick = torch.minimum if lowest else torch.maximum
         if n * t != self.size:
@@ -219,6 +219,8 @@ class _Axis:
             x = torch.cat((x, edge.expand(*x.shape[:dim], n * t - self.size, *x.shape[dim + 1 :])), dim=dim)
         blocks = x.unflatten(dim, (n, t))
         out = blocks.amin(dim + 1) if lowest else blocks.amax(dim + 1)
+        if not margin:
+            return out
         last, first = blocks.select(dim + 1, t - 1), blocks.select(dim + 1, 0)
         ahead = out.narrow(dim, 1, n - 1)
         ahead.copy_(pick(ahead, last.narrow(dim, 0, n - 1)))
@@ -409,13 +411,18 @@ class TiledMaps:
     def heat_upper_bound(self) -> torch.Tensor:
         """(K, ty, tx) an upper bound of the final heatmap on each tile.
 
-        Bilinear upsampling is a convex combination, so the upsampled mean of the branches is at
-        most the maximum over the tile's crop of the branches' mean, plus float rounding: relative
-        to the bound, and a few ulps of the joint's largest branch magnitude for the case where
-        the two branches nearly cancel.
+        Bilinear x2 upsampling is a convex combination in which every final pixel of a tile takes
+        weight 9/16 from a pixel of the tile's own (half-resolution) core and 7/16 from pixels of
+        its crop. So the upsampled mean of the branches is at most 9/16 of the core's maximum of
+        the branches' mean plus 7/16 of the crop's, plus float rounding: relative to the bound,
+        and a few ulps of the joint's largest branch magnitude for the case where the two branches
+        nearly cancel.
         """
         if self._heat_ub is None:
-            m = self._ax.block_max(self._ay.block_max(self._mean_heat(), dim=1), dim=2)
+            mean = self._mean_heat()
+            crop = self._ax.block_max(self._ay.block_max(mean, dim=1), dim=2)
+            core = self._ax.block_max(self._ay.block_max(mean, dim=1, margin=False), dim=2, margin=False)
+            m = torch.add(core * 0.5625, crop, alpha=0.4375)
             flat = self._src["heat"].flatten(2)  # (B, K, h*w); amax and amin beat aminmax by far here
             magnitude = torch.maximum(flat.amax(dim=2), -flat.amin(dim=2)).amax(dim=0)[:, None, None]  # (K, 1, 1)
             self._heat_ub = m + m.abs() * _SLACK + 8 * torch.finfo(torch.float32).eps * magnitude

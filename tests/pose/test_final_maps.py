@@ -199,3 +199,14 @@ def test_refine_hints_only_prune():
     assert (no_hints[:, :, 2] > 0).sum() > (people[:, :, 2] > 0).sum()
     np.testing.assert_array_equal(refine_people(people, tiled, np.where((val_k > 0.1)[..., None], loc_k, -1)), no_hints)
     np.testing.assert_array_equal(refine_people(people, TiledMaps(heat, tags)), no_hints)
+
+
+@pytest.mark.parametrize("h,w", [(24, 41), (64, 64), (61, 75)])
+def test_heat_bound_holds_on_every_tile(h, w):
+    g = torch.Generator().manual_seed(h * w)
+    heat = torch.randn(2, 5, h, w, generator=g) + torch.linspace(-3, 3, w)  # signs mixed, slopes
+    ref = dense_reference(heat, torch.zeros_like(heat)).heatmaps  # (K, 2h, 2w)
+    ub = TiledMaps(heat, torch.zeros_like(heat)).heat_upper_bound()  # (K, ty, tx)
+    padded = F.pad(ref, (0, ub.shape[2] * 16 - 2 * w, 0, ub.shape[1] * 16 - 2 * h), value=float("-inf"))
+    tile_max = padded.unflatten(2, (ub.shape[2], 16)).unflatten(1, (ub.shape[1], 16)).amax(dim=(2, 4))
+    assert torch.all(ub >= tile_max)
