@@ -313,14 +313,23 @@ class TiledMaps:
             window = window_max(vals, kernel)  # the window clipped to the tile
             i, ly, lx = torch.nonzero((vals > threshold) & (vals >= window), as_tuple=True)
             found.append((group_tiles[i, 0], group_tiles[i, 1] * t + ly, group_tiles[i, 2] * t + lx, vals[i, ly, lx]))
-            edge = (ly < r) | (lx < r) | (ly >= kh - r) | (lx >= kw - r)
-            found[-1] = found[-1] + (edge,)
+            # Steps to the nearest pixel across the tile edge, for candidates whose window crosses it.
+            dy = torch.where(ly < r, -(ly + 1), torch.where(ly >= kh - r, kh - ly, 0))
+            dx = torch.where(lx < r, -(lx + 1), torch.where(lx >= kw - r, kw - lx, 0))
+            found[-1] = found[-1] + (dy, dx)
         if not found:
             empty = torch.zeros(0, dtype=torch.int64)
             return empty, empty, empty, torch.zeros(0)
-        jj, yy, xx, vals, edge = (torch.cat(c) for c in zip(*found))
-        keep = ~edge
-        keep[edge] = window_peaks(self._heat_or_neg_inf, jj[edge], yy[edge], xx[edge], vals[edge], kernel)
+        jj, yy, xx, vals, dy, dx = (torch.cat(c) for c in zip(*found))
+        edge = torch.nonzero((dy != 0) | (dx != 0)).squeeze(1)
+        keep = torch.ones(len(vals), dtype=torch.bool)
+        # Most edge candidates face the ascent to a peak in the next tile: the nearest pixel across
+        # the edge (inside their window) already beats them. The rest get their whole window.
+        je, ye, xe, ve = jj[edge], yy[edge], xx[edge], vals[edge]
+        across = torch.maximum(self._heat_or_neg_inf(je, ye + dy[edge], xe), self._heat_or_neg_inf(je, ye, xe + dx[edge]))
+        keep[edge[across > ve]] = False
+        rest = edge[across <= ve]
+        keep[rest] = window_peaks(self._heat_or_neg_inf, jj[rest], yy[rest], xx[rest], vals[rest], kernel)
         jj, yy, xx, vals = jj[keep], yy[keep], xx[keep], vals[keep]
         order = torch.argsort((jj * self.height + yy) * self.width + xx)
         return jj[order], yy[order], xx[order], vals[order]
