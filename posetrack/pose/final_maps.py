@@ -415,7 +415,7 @@ class TiledMaps:
     def _mean_heat(self) -> torch.Tensor:
         """(K, h, w) the branches' mean: the final heatmap is its bilinear x2 (in exact arithmetic)."""
         src = self._src["heat"]
-        return torch.add(src[0], src[1]).mul_(0.5) if self.branches > 1 else src[0]
+        return torch.add(src[0], src[1]).mul_(0.5) if self.branches == 2 else src[0]
 
     def heat_upper_bound(self) -> torch.Tensor:
         """(K, ty, tx) an upper bound of the final heatmap on each tile.
