@@ -65,13 +65,14 @@ def media(tmp_path_factory):
         yield root, server, _tiny_yaml(root, dets), frames
 
 
-def _oracle_pipeline(frames, pose_cls=OraclePoseEstimator, **output):
+def _oracle_pipeline(frames, pose_cls=OraclePoseEstimator, fps: float | None = None, **output):
     """Ground-truth boxes and poses (seeded noise; frames found by their bytes, else in call order,
-    so a fresh pipeline gives the same results for the same decoded frames)."""
+    so a fresh pipeline gives the same results for the same decoded frames). ``fps``: the frame
+    rate assumed for image folders."""
     from posetrack.synthetic import FlakyDetector
 
     output = {"output.render": False, **{f"output.{k}": v for k, v in output.items()}}
-    config = load_config("default", {"device": "cpu", **output})
+    config = load_config("default", {"device": "cpu", **output, **({"video.fps": fps} if fps else {})})
     return Pipeline.from_config(config, detector=FlakyDetector(frames, miss_rate=0.0), pose=pose_cls(frames))
 
 
@@ -153,8 +154,9 @@ def test_realtime_drops_frames_it_cannot_process_in_time(folder, tmp_path):
 
 def test_realtime_keeps_every_frame_when_the_pipeline_keeps_up(folder, tmp_path):
     path, frames = folder
-    summary = process_video(_oracle_pipeline(frames[:20]), path, tmp_path / "out", progress=False,
-                            realtime=True, duration=0.8)
+    # 8 fps: a frame every 125 ms, several times what the oracle pipeline needs even on a busy CI machine.
+    summary = process_video(_oracle_pipeline(frames[:20], fps=8.0), path, tmp_path / "out", progress=False,
+                            realtime=True, duration=2.5)
     assert summary.dropped == 0 and summary.frames == 20 and summary.ended_by == "duration"
 
 
