@@ -147,8 +147,13 @@ def bench_model(name: str, args, device: torch.device) -> dict:
         # Post-processing of planted outputs (multi-scale: the same outputs at every scale).
         outputs = planted_outputs(n, net_input, config.flip_test, device)
         est.model = Replay(outputs)  # for est.estimate below: the whole path on the same outputs
-        aggregate = lambda: est.aggregate_outputs(image.shape[:2], [(outputs, c, s) for c, s in placement])  # noqa: E731
-        run = lambda: est.group(aggregate())  # noqa: E731
+
+        def aggregate(outputs=outputs):
+            return est.aggregate_outputs(image.shape[:2], [(outputs, c, s) for c, s in placement])
+
+        def run():
+            return est.group(aggregate())
+
         poses = run()
         t_post = timed(run, device, args.repeats, 1)
         lazy, est.lazy_maps = est.lazy_maps, False
