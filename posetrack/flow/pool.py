@@ -3,7 +3,8 @@
 Flow does not depend on tracking, so the frame loop submits every consecutive pair of a window at
 once and collects the fields in order when the tracker needs them. Threads suffice: OpenCV and
 torch release the GIL while they compute. The estimator must be safe to call from several threads
-(OpenCVFlow keeps one DIS instance per thread; RAFT's forward is stateless).
+(OpenCVFlow keeps one DIS instance per thread; RaftFlow's model calls take turns, since
+torchvision's RAFT keeps per-call state on the module).
 """
 
 from __future__ import annotations

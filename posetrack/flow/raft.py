@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,7 +26,11 @@ def build_raft(name: str, weights: str | None) -> torch.nn.Module:
 
 
 class RaftFlow:
-    """Flow previous → current from RAFT; frames resized by ``scale`` and padded (multiples of 8, >= 128)."""
+    """Flow previous → current from RAFT; frames resized by ``scale`` and padded (multiples of 8, >= 128).
+
+    Safe to call from several threads (the flow pool): calls to the model take turns, because
+    torchvision's RAFT keeps the correlation pyramid of the pair on the module while it runs.
+    """
 
     accepts_tensors = True  # frames already on the device (HxWx3 uint8 tensors) are used as they are
 
@@ -37,6 +43,7 @@ class RaftFlow:
         # autocast on CUDA only (CPU half precision is slow and not what the weights were made for)
         self.autocast_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision) \
             if self.device.type == "cuda" else None
+        self._model_lock = threading.Lock()
 
     def _tensor(self, rgb) -> torch.Tensor:
         t = rgb if isinstance(rgb, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(rgb))
@@ -56,10 +63,11 @@ class RaftFlow:
         # 4-level correlation pyramid needs feature maps (1/8 of the input) of 16 px or more.
         pad = (0, max(128, sw + (-sw) % 8) - sw, 0, max(128, sh + (-sh) % 8) - sh)
         a, b = F.pad(a, pad, mode="replicate"), F.pad(b, pad, mode="replicate")
-        if self.autocast_dtype is not None:
-            with torch.autocast("cuda", dtype=self.autocast_dtype):
+        with self._model_lock:
+            if self.autocast_dtype is not None:
+                with torch.autocast("cuda", dtype=self.autocast_dtype):
+                    flow = self.model(a, b, num_flow_updates=self.iterations)[-1][0, :, :sh, :sw]
+            else:
                 flow = self.model(a, b, num_flow_updates=self.iterations)[-1][0, :, :sh, :sw]
-        else:
-            flow = self.model(a, b, num_flow_updates=self.iterations)[-1][0, :, :sh, :sw]
         flow = flow.permute(1, 2, 0).float().cpu().numpy()
         return upscale_flow(flow, h, w)

@@ -46,6 +46,22 @@ def test_raft_random_weights_shape(name):
     assert flow.shape == (50, 70, 2) and flow.dtype == np.float32 and np.isfinite(flow).all()
 
 
+def test_raft_from_several_threads_equals_raft_called_in_turn():
+    """The flow pool calls one RaftFlow from several threads; torchvision's RAFT keeps its
+    correlation pyramid on the module, so unguarded calls mix their pyramids (or fail)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.manual_seed(0)
+    est = build_flow(FlowConfig(name="raft-small", weights=None, scale=1.0, raft_iterations=2), "cpu")
+    pairs = [(_textured(64 + 8 * i, 96), None) for i in range(6)]
+    pairs = [(a, _shift(a, 1.0 + i, 0.5)) for i, (a, _) in enumerate(pairs)]
+    serial = [est(a, b) for a, b in pairs]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda p: est(*p), pairs))
+    for x, y in zip(serial, threaded):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_raft_weights_file_strict(tmp_path):
     path = tmp_path / "bad.pth"
     torch.save({"not_a_raft_key": torch.zeros(1)}, path)
