@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command for a lent GPU machine (the `device` tool): the first CUDA run of every GPU path,
-# then the throughput benchmarks, each figure as JSON under $OUT (or ./gpu-check). About 8 minutes
-# on an H100/H200. The machine's image has torch and torchvision but not PyAV, filterpy or
+# then the throughput benchmarks; each step's stdout (the benchmarks' JSON) goes to $OUT/NAME.out
+# (or ./gpu-check). Each step has a time limit, 9 minutes in all; it has never run on a GPU, so the
+# limits are guesses. The machine's image has torch and torchvision but not PyAV, filterpy or
 # pycocotools: carry them as wheels in .whl (see the device tool's README); they are installed first.
 #   device run --carry .whl --timeout 590 "bash benchmarks/gpu_check.sh"
 set -uo pipefail
@@ -19,7 +20,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$out/gpu.
 step() {  # name, seconds, command...: run with a limit, keep its output, go on if it fails
     local name=$1 limit=$2; shift 2
     echo "== $name"
-    timeout "$limit" "$@" >"$out/$name.json" 2>"$out/$name.log"; echo "rc=$? $name" | tee -a "$out/steps.txt"
+    timeout "$limit" "$@" >"$out/$name.out" 2>"$out/$name.log"; echo "rc=$? $name" | tee -a "$out/steps.txt"
 }
 step cuda_tests 150 python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu or CUDA" tests
 step pipeline_throughput 150 python3 benchmarks/pipeline_throughput.py --device cuda --frames 60

@@ -504,9 +504,7 @@ class TiledMaps:
         ``kinds`` includes the heatmap, so a caller can use them without reading them back.
         """
         groups = []
-        for kind in kinds:
-            if len(tiles) == 0:
-                break
+        for kind in kinds if len(tiles) else ():
             todo = tiles[~self._done[kind][tiles[:, 0], tiles[:, 1], tiles[:, 2]]]
             if len(todo) == 0:
                 continue
